@@ -1,0 +1,108 @@
+"""The `stockade` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from stockade import __version__
+from stockade.errors import StockadeError
+
+
+def _lab_up(args: argparse.Namespace) -> int:
+    from stockade.lab import lab
+    from stockade.lab.config import LabPaths
+
+    paths = LabPaths.from_env(args.inventory_dir)
+    report = lab.up(paths, args.hosts, args.release)
+    for host in report.hosts:
+        print(f"{host.name}\t{host.address}")
+    print(f"lab up: {len(report.hosts)} Debian {report.release} host(s) in {report.seconds:.1f}s "
+          f"(image {report.image_seconds:.1f}s); inventory {report.inventory}; "
+          f"ssh -F {paths.ssh_config} {report.hosts[0].name}", file=sys.stderr)
+    return 0
+
+
+def _lab_status(args: argparse.Namespace) -> int:
+    from stockade.lab import lab
+    from stockade.lab.config import LabPaths
+
+    release, statuses = lab.status(LabPaths.from_env(args.inventory_dir))
+    print(f"Debian {release} lab, {len(statuses)} host(s)")
+    for entry in statuses:
+        print(f"{entry.host.name}\t{entry.host.address}\tssh {'up' if entry.ssh_answers else 'DOWN'}")
+    return 0 if all(entry.ssh_answers for entry in statuses) else 1
+
+
+def _lab_down(args: argparse.Namespace) -> int:
+    from stockade.lab import lab
+    from stockade.lab.config import LabPaths
+
+    lab.down(LabPaths.from_env(args.inventory_dir))
+    return 0
+
+
+def _harden(args: argparse.Namespace) -> int:
+    from stockade.harden import run_playbook
+
+    return run_playbook(args.inventory, limit=args.limit, tags=args.tags, check=args.check, diff=args.diff)
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from stockade.engine.audit import run_audit_command
+
+    return run_audit_command(args.inventory, limit=args.limit, out_dir=args.output,
+                             formats=args.format.split(","))
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="stockade", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"stockade {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    lab_parser = commands.add_parser("lab", help="disposable Debian hosts to harden and audit")
+    lab_commands = lab_parser.add_subparsers(dest="lab_command", required=True)
+    up = lab_commands.add_parser("up", help="boot lab hosts (replacing any running lab)")
+    up.add_argument("--hosts", type=int, default=3, help="number of hosts (default 3)")
+    up.add_argument("--release", default="13", help="Debian release: 12 or 13 (default 13)")
+    up.set_defaults(handler=_lab_up)
+    lab_commands.add_parser("status", help="list the lab's hosts").set_defaults(handler=_lab_status)
+    lab_commands.add_parser("down", help="remove every trace of the lab").set_defaults(handler=_lab_down)
+    for sub in lab_commands.choices.values():
+        sub.add_argument("--inventory-dir", type=Path, default=Path("inventory/lab"),
+                         help="where `up` writes the inventory (default inventory/lab)")
+
+    harden = commands.add_parser("harden", help="apply the roles (playbooks/site.yml)")
+    harden.add_argument("-i", "--inventory", required=True, type=Path)
+    harden.add_argument("--limit")
+    harden.add_argument("--tags")
+    harden.add_argument("--check", action="store_true", help="report what would change, change nothing")
+    harden.add_argument("--diff", action="store_true")
+    harden.set_defaults(handler=_harden)
+
+    audit = commands.add_parser("audit", help="prove the controls on every host and write reports")
+    audit.add_argument("-i", "--inventory", required=True, type=Path)
+    audit.add_argument("--limit", default="all")
+    audit.add_argument("-o", "--output", type=Path, default=Path("reports"),
+                       help="reports go to OUTPUT/<run-id>/ (default reports)")
+    audit.add_argument("--format", default="json,html,junit")
+    audit.set_defaults(handler=_audit)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except StockadeError as exc:
+        print(f"stockade: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("stockade: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

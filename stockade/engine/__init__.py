@@ -1,0 +1,1 @@
+"""Audit engine: collect facts from hosts once, evaluate them locally, produce findings."""

@@ -1,0 +1,1 @@
+"""The lab: disposable Debian hosts (systemd-nspawn, one network namespace each) to harden and audit."""

@@ -8,7 +8,7 @@ from typing import Any
 
 
 class Status(enum.StrEnum):
-    PASS = "pass"
+    PASS = "pass"  # noqa: S105 - a status, not a password
     FAIL = "fail"
     # Could not evaluate: a missing fact, an unreachable host, a failed command. Never a pass.
     ERROR = "error"

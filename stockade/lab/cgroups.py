@@ -45,6 +45,7 @@ def remove_all() -> None:
         top = root / CGROUP_NAME
         if not top.exists():
             continue
-        for path in sorted((p for p in top.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
+        children = [p for p in top.rglob("*") if p.is_dir()]
+        for path in sorted(children, key=lambda p: len(p.parts), reverse=True):
             path.rmdir()
         top.rmdir()

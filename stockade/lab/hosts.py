@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -93,7 +94,8 @@ def scan_host_keys(host: LabHost) -> str:
 
 def wait_until_running(host: LabHost, paths: LabPaths, timeout: float) -> str:
     proc = run(["ssh", "-F", str(paths.ssh_config), host.name,
-                f"timeout {int(timeout)} systemctl is-system-running --wait"], check=False, timeout=timeout + 15)
+                f"timeout {int(timeout)} systemctl is-system-running --wait"],
+               check=False, timeout=timeout + 15)
     state = proc.stdout.strip() or proc.stderr.strip()
     if state not in ("running", "degraded"):
         raise StockadeError(f"{host.name}: systemd did not come up ({state})")
@@ -135,10 +137,8 @@ def _is_nspawn(pid: int) -> bool:
 
 
 def _signal(pid: int, sig: signal.Signals) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.kill(pid, sig)
-    except ProcessLookupError:
-        pass
 
 
 def lab_mounts(state_dir: Path) -> list[Path]:

@@ -1,0 +1,66 @@
+"""One round trip per host: send the collector, get every fact back as JSON."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Any
+
+from stockade.engine.targets import Target
+
+# The remote side enforces its own deadline, so a hung command cannot hold the audit.
+REMOTE_TIMEOUT_SECONDS = 120
+_COLLECTOR_SOURCE = resources.files("checks").joinpath("collector.py").read_bytes()
+_BOOTSTRAP = "import base64,sys;exec(compile(base64.b64decode(sys.argv[1]),'stockade-collector','exec'))"
+
+
+@dataclass(frozen=True)
+class Collection:
+    """A host's facts, or why there are none."""
+
+    target: str
+    source: str
+    collected_at: str
+    facts: dict[str, Any] | None
+    error: str | None = None
+
+
+def remote_command(fact_names: Iterable[str]) -> list[str]:
+    encoded = base64.b64encode(_COLLECTOR_SOURCE).decode()
+    return ["timeout", str(REMOTE_TIMEOUT_SECONDS), "python3", "-c", _BOOTSTRAP, encoded, *sorted(fact_names)]
+
+
+def collect(target: Target, fact_names: Iterable[str]) -> Collection:
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    argv = remote_command(fact_names)
+    try:
+        result = target.host.run(" ".join(["%s"] * len(argv)), *argv)
+    except RuntimeError as exc:  # testinfra's ssh backend: exit 255, the connection itself failed
+        return Collection(target.name, target.address, now, None, f"unreachable: {_last_line(exc)}")
+    except Exception as exc:  # noqa: BLE001 - any transport failure is an ERROR verdict, never a crash
+        return Collection(target.name, target.address, now, None, f"{type(exc).__name__}: {exc}")
+    if result.rc == 124:
+        return Collection(target.name, target.address, now, None,
+                          f"collector timed out after {REMOTE_TIMEOUT_SECONDS}s")
+    if result.rc != 0:
+        return Collection(target.name, target.address, now, None,
+                          f"collector exit {result.rc}: {result.stderr.strip()[-500:]}")
+    try:
+        document = json.loads(result.stdout)
+        facts = document["facts"]
+        collected_at = document["collected_at"]
+    except (ValueError, KeyError) as exc:
+        return Collection(target.name, target.address, now, None, f"collector output unreadable: {exc}")
+    return Collection(target.name, target.address, collected_at, facts)
+
+
+def _last_line(exc: BaseException) -> str:
+    result = exc.args[0] if exc.args else exc
+    stderr = getattr(result, "stderr", None)
+    text = stderr if isinstance(stderr, str) and stderr.strip() else str(result)
+    lines = text.strip().splitlines()
+    return lines[-1] if lines else "no detail"

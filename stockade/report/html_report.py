@@ -1,0 +1,58 @@
+"""The HTML report: one self-contained page for a security reviewer, rendered by Jinja2."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from stockade.engine.model import STATUS_SEVERITY_ORDER, RunResult, Status
+from stockade.report.ordering import group_by_host, worst_status
+
+TEMPLATE = "report.html.j2"
+
+# What each status means, shown in the summary legend and as badge tooltips.
+STATUS_MEANINGS: dict[Status, str] = {
+    Status.ERROR: "Could not be evaluated (missing fact, unreachable host, failed command). Not a pass.",
+    Status.FAIL: "Evaluated: the host does not meet the control.",
+    Status.WAIVED: "Evaluated, but a waiver applies; the waiver is shown with the finding.",
+    Status.MANUAL: "No machine can prove this control; it needs an attestation.",
+    Status.SKIPPED: "Not applicable to this host.",
+    Status.PASS: "Evaluated: the host meets the control.",
+}
+
+
+def pretty_json(value: Any) -> str:
+    """Indented JSON for a value in a <pre>; the template's autoescaping makes it safe."""
+    return json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False)
+
+
+@lru_cache(maxsize=1)
+def _environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("stockade.report", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["pretty_json"] = pretty_json
+    return env
+
+
+def render_html(result: RunResult) -> str:
+    """Render ``result`` as one HTML page: inline CSS, no scripts, no external resources."""
+    counts = result.counts()
+    template = _environment().get_template(TEMPLATE)
+    return template.render(
+        meta=result.metadata,
+        summary=[(status, counts[status.value]) for status in STATUS_SEVERITY_ORDER],
+        total=len(result.findings),
+        overall=worst_status(result.findings),
+        hosts=group_by_host(result),
+        meanings=STATUS_MEANINGS,
+        error_count=counts[Status.ERROR.value],
+    )

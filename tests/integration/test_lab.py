@@ -9,7 +9,6 @@ from conftest import stockade
 
 from stockade.lab.config import CGROUP_NAME, LabPaths
 
-
 # What marks a process as the lab's: its address range, its state directory, its machine names.
 COMMAND_MARKERS = ("198.18.", "/var/lib/stockade", "--machine=lab-")
 

@@ -53,8 +53,9 @@ def test_check_mode_on_a_fresh_host_runs_clean_and_changes_nothing(lab: Lab, tmp
 
 
 def test_preflight_refuses_to_lock_out_an_account_without_keys(lab: Lab, tmp_path: Path) -> None:
-    result = subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(lab.inventory), str(REPO / "playbooks/site.yml"),
-                             "-e", "sshd_automation_user=nobody"],
+    playbook = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(lab.inventory),
+                str(REPO / "playbooks/site.yml")]
+    result = subprocess.run([*playbook, "-e", "sshd_automation_user=nobody"],
                             capture_output=True, text=True, env=ansible_environment(), timeout=300,
                             check=False)
     assert result.returncode != 0

@@ -29,4 +29,4 @@ integration: setup
 	$(VENV)/pytest -q tests/integration
 
 bench: setup
-	$(VENV)/python -m bench.lab_and_audit
+	$(VENV)/python -m bench.lab_and_audit $(DEMO_RELEASE)

@@ -1,0 +1,166 @@
+"""Strict reading of the operator's YAML data files (waivers, attestations).
+
+Every problem is one line naming the file and the key path, e.g.
+`waivers.yml: waivers[2].expires: '2026-13-01' is not a date (YYYY-MM-DD)`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Hashable, Mapping
+from datetime import date
+from pathlib import Path
+from typing import Any, NoReturn
+
+import yaml
+
+from stockade.errors import UsageError
+
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys and leaves dates as text.
+
+    PyYAML keeps the last of two equal keys silently, and turns `2026-13-01` into a ValueError with no position
+    (or `2026-01-01 10:00` into a datetime); keeping dates as strings lets the validator name the key instead.
+    """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
+        seen: set[str] = set()
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag == "tag:yaml.org,2002:str":
+                if key_node.value in seen:
+                    raise yaml.constructor.ConstructorError(
+                        "while reading a mapping", node.start_mark,
+                        f"found duplicate key {key_node.value!r}", key_node.start_mark,
+                    )
+                seen.add(key_node.value)
+        return super().construct_mapping(node, deep=deep)
+
+
+_StrictLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP_TAG]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _kind(value: object) -> str:
+    """A YAML-ish name for a value's type, for messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+def _key_path(where: str, key: object) -> str:
+    return f"{where}.{key}" if isinstance(key, str) else f"{where}[{key!r}]"
+
+
+class DataFile:
+    """One strictly validated YAML file of the form `{<top key>: [ {...}, ... ]}`.
+
+    Every `fail` raises `error` with the message `<path>: <key path>: <problem>`.
+    """
+
+    def __init__(self, path: Path, top_key: str, error: type[UsageError]) -> None:
+        self.path = path
+        self.top_key = top_key
+        self.error = error
+
+    def fail(self, where: str, problem: str) -> NoReturn:
+        raise self.error(f"{self.path}: {where}: {problem}")
+
+    def _load(self) -> object:
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise self.error(f"{self.path}: file not found") from None
+        except UnicodeDecodeError as exc:
+            raise self.error(f"{self.path}: not UTF-8 text (bad byte at offset {exc.start})") from None
+        except OSError as exc:
+            raise self.error(f"{self.path}: cannot read: {exc.strerror or exc}") from None
+        loader = _StrictLoader(text)
+        try:
+            return loader.get_single_data()
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            problem = exc.problem or exc.context or "invalid YAML"
+            if mark is None:
+                raise self.error(f"{self.path}: invalid YAML: {problem}") from None
+            raise self.error(
+                f"{self.path}: line {mark.line + 1}, column {mark.column + 1}: invalid YAML: {problem}"
+            ) from None
+        except yaml.YAMLError as exc:
+            raise self.error(f"{self.path}: invalid YAML: {exc}") from None
+        finally:
+            loader.dispose()
+
+    def entries(self) -> list[tuple[str, Mapping[object, object]]]:
+        """The entries of the top-level list, each with its key path (e.g. `waivers[2]`)."""
+        document = self._load()
+        expected = f"a mapping with the key {self.top_key!r}"
+        if document is None:
+            raise self.error(f"{self.path}: the file is empty (expected {expected})")
+        if not isinstance(document, dict):
+            raise self.error(f"{self.path}: expected {expected} at the top level, got {_kind(document)}")
+        for key in document:
+            if key != self.top_key:
+                self.fail(_key_path("(top level)", key) if not isinstance(key, str) else key,
+                          f"unknown key (expected only {self.top_key!r})")
+        if self.top_key not in document:
+            self.fail(self.top_key, "required key is missing")
+        items = document[self.top_key]
+        if not isinstance(items, list):
+            self.fail(self.top_key, f"expected a list, got {_kind(items)}")
+        result: list[tuple[str, Mapping[object, object]]] = []
+        for index, item in enumerate(items):
+            where = f"{self.top_key}[{index}]"
+            if not isinstance(item, dict):
+                self.fail(where, f"expected a mapping, got {_kind(item)}")
+            result.append((where, item))
+        return result
+
+    def check_keys(self, where: str, entry: Mapping[object, object], required: Collection[str],
+                   optional: Collection[str] = ()) -> None:
+        allowed = sorted({*required, *optional})
+        for key in entry:
+            if key not in allowed:
+                self.fail(_key_path(where, key), f"unknown key (allowed: {', '.join(allowed)})")
+        for key in required:
+            if key not in entry:
+                self.fail(_key_path(where, key), "required key is missing")
+
+    def text(self, where: str, entry: Mapping[object, object], key: str) -> str:
+        """A non-empty string, stripped of surrounding whitespace."""
+        value = entry[key]
+        if not isinstance(value, str):
+            self.fail(_key_path(where, key), f"expected a string, got {_kind(value)} ({value!r})")
+        if not value.strip():
+            self.fail(_key_path(where, key), "must not be empty")
+        return value.strip()
+
+    def day(self, where: str, entry: Mapping[object, object], key: str) -> date:
+        """A calendar date written YYYY-MM-DD."""
+        value = entry[key]
+        if not isinstance(value, str):
+            self.fail(_key_path(where, key), f"expected a date (YYYY-MM-DD), got {_kind(value)} ({value!r})")
+        try:
+            if not _DATE_RE.fullmatch(value):
+                raise ValueError(value)
+            return date.fromisoformat(value)
+        except ValueError:
+            self.fail(_key_path(where, key), f"{value!r} is not a date (YYYY-MM-DD)")
+

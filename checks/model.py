@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from stockade.engine.model import Severity, Status
+from stockade.engine.model import Status
 
 Facts = Mapping[str, Mapping[str, Any]]
 
@@ -27,17 +27,19 @@ class Outcome:
     observed: dict[str, Any] = field(default_factory=dict)
 
 
+Params = Mapping[str, Any]
+
+
 @dataclass(frozen=True)
 class Check:
+    """The logic of a proof. Severity, clauses, rationale, references and parameter defaults belong to
+    the control it proves (checks/catalogue/controls.yml)."""
+
     id: str
     control_id: str
     title: str  # the state that holds when the check passes
-    severity: Severity
-    rationale: str
-    remediation: str  # the role and tags that enforce it
-    clause_ids: tuple[str, ...]
     facts: tuple[str, ...]  # what the collector must gather
-    evaluate: Callable[[Facts], Outcome]
+    evaluate: Callable[[Facts, Params], Outcome]
 
 
 def command_output(facts: Facts, name: str) -> str:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from checks.model import Check, Facts, Outcome, command_output
-from stockade.engine.model import Severity, Status
+from checks.model import Check, Facts, Outcome, Params, command_output
+from stockade.engine.model import Status
 
 
 def parse_sshd_t(text: str) -> dict[str, str]:
@@ -33,7 +33,7 @@ def password_login_paths(settings: dict[str, str]) -> list[str]:
     return paths
 
 
-def evaluate_login(facts: Facts) -> Outcome:
+def evaluate_login(facts: Facts, params: Params) -> Outcome:
     general = parse_sshd_t(command_output(facts, "sshd_effective"))
     as_root = parse_sshd_t(command_output(facts, "sshd_effective_root"))
     observed = {
@@ -56,12 +56,7 @@ def evaluate_login(facts: Facts) -> Outcome:
 SSH_LOGIN = Check(
     id="sshd_no_root_no_password_login",
     control_id="SSH-01",
-    title="SSH: no root login and no password login",
-    severity=Severity.HIGH,
-    rationale="Only named operators with keys may log in: a root or password login cannot be traced to a "
-              "person and is open to brute force.",
-    remediation="roles/sshd, tags ssh_01 (stockade harden --tags ssh_01)",
-    clause_ids=("SYS-ACCESS",),
+    title="sshd refuses root login and every password path",
     facts=("sshd_effective", "sshd_effective_root"),
     evaluate=evaluate_login,
 )

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from stockade import __version__
-from stockade.errors import StockadeError
+from stockade.errors import StockadeError, UsageError
 
 
 def _lab_up(args: argparse.Namespace) -> int:
@@ -50,11 +50,49 @@ def _harden(args: argparse.Namespace) -> int:
     return run_playbook(args.inventory, limit=args.limit, tags=args.tags, check=args.check, diff=args.diff)
 
 
-def _audit(args: argparse.Namespace) -> int:
-    from stockade.engine.audit import run_audit_command
+FORMATS = ("json", "html", "junit")
 
-    return run_audit_command(args.inventory, limit=args.limit, out_dir=args.output,
-                             formats=args.format.split(","))
+
+def _audit(args: argparse.Namespace) -> int:
+    from stockade.engine.audit import exit_code, plan_audit, print_summary, run_audit
+    from stockade.engine.targets import load_targets, url_targets
+    from stockade.project import use_ansible_environment
+    from stockade.report.writer import write_reports
+
+    formats = [name.strip() for name in args.format.split(",") if name.strip()]
+    unknown = sorted(set(formats) - set(FORMATS))
+    if unknown or not formats:
+        raise UsageError(f"--format: unknown format(s) {', '.join(unknown) or '(none)'} "
+                         f"(choose from {', '.join(FORMATS)})")
+    if (args.inventory is None) == (not args.target):
+        raise UsageError("give either -i INVENTORY or --target URL (not both)")
+    controls = [c.strip() for c in args.controls.split(",") if c.strip()] if args.controls else None
+    plan = plan_audit(controls, args.waivers, args.attestations, timeout=args.timeout)
+    use_ansible_environment()
+    if args.inventory is not None:
+        targets, origin = load_targets(args.inventory, args.limit), str(args.inventory)
+    else:
+        targets, origin = url_targets(args.target), ",".join(args.target)
+    result = run_audit(plan, targets, origin)
+    written = write_reports(result, args.output / result.metadata.run_id, formats)
+    print_summary(result, written)
+    return exit_code(result)
+
+
+def _controls(args: argparse.Namespace) -> int:
+    from checks.catalogue import load_catalogue
+    from stockade.explain import controls_table
+
+    print(controls_table(load_catalogue()))
+    return 0
+
+
+def _explain(args: argparse.Namespace) -> int:
+    from checks.catalogue import load_catalogue
+    from stockade.explain import explain
+
+    print(explain(load_catalogue(), args.id))
+    return 0
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -83,12 +121,23 @@ def _parser() -> argparse.ArgumentParser:
     harden.set_defaults(handler=_harden)
 
     audit = commands.add_parser("audit", help="prove the controls on every host and write reports")
-    audit.add_argument("-i", "--inventory", required=True, type=Path)
-    audit.add_argument("--limit", default="all")
+    audit.add_argument("-i", "--inventory", type=Path, help="Ansible inventory of the hosts to audit")
+    audit.add_argument("--target", action="append", default=[], metavar="URL",
+                       help="a testinfra host URL instead of an inventory, e.g. local:// (repeatable)")
+    audit.add_argument("--limit", default="all", help="inventory host or group pattern (default all)")
+    audit.add_argument("--controls", help="comma-separated control ids (default: every control)")
+    audit.add_argument("--waivers", type=Path, help="YAML file of waivers")
+    audit.add_argument("--attestations", type=Path, help="YAML file of attestations for manual controls")
     audit.add_argument("-o", "--output", type=Path, default=Path("reports"),
                        help="reports go to OUTPUT/<run-id>/ (default reports)")
-    audit.add_argument("--format", default="json,html,junit")
+    audit.add_argument("--format", default="json,html,junit", help="comma-separated: json, html, junit")
+    audit.add_argument("--timeout", type=int, default=120, help="seconds a host may take to report (default 120)")
     audit.set_defaults(handler=_audit)
+
+    commands.add_parser("controls", help="list the policy's controls").set_defaults(handler=_controls)
+    explain = commands.add_parser("explain", help="everything about a control, clause or check")
+    explain.add_argument("id")
+    explain.set_defaults(handler=_explain)
     return parser
 
 

@@ -1,4 +1,4 @@
-"""`stockade audit`: collect from every host concurrently, evaluate, write the reports, say the verdict."""
+"""`stockade audit`: validate every input, collect from every host concurrently, evaluate, write reports."""
 
 from __future__ import annotations
 
@@ -6,19 +6,25 @@ import secrets
 import sys
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
+from checks.catalogue import Catalogue, Control, load_catalogue
 from checks.model import Check
 from checks.registry import ALL_CHECKS
 from stockade import __version__
-from stockade.engine.collect import collect
+from stockade.engine.attestations import Attestation, attestation_findings, load_attestations
+from stockade.engine.collect import DEFAULT_TIMEOUT_SECONDS, collect
 from stockade.engine.evaluate import evaluate
 from stockade.engine.model import Finding, RunMetadata, RunResult, Status
-from stockade.engine.targets import Target, load_targets
+from stockade.engine.params import resolve_params
+from stockade.engine.targets import Target
+from stockade.engine.verdicts import clause_results
+from stockade.engine.waivers import Waiver, apply_waivers, load_waivers
 from stockade.errors import UsageError
-from stockade.project import use_ansible_environment
-from stockade.report.writer import write_reports
+from stockade.progress import Progress
 
 # Bounded: a slow or dead host holds one worker until its SSH timeouts expire, never the others.
 MAX_CONCURRENT_HOSTS = 16
@@ -29,26 +35,88 @@ EXIT_FAIL = 1
 EXIT_ERROR = 3
 
 
+@dataclass(frozen=True)
+class AuditPlan:
+    """Everything an audit needs, validated before any host is contacted."""
+
+    catalogue: Catalogue
+    controls: tuple[Control, ...]  # selected
+    checks: tuple[Check, ...]  # proving the selected automated controls
+    selected: tuple[str, ...] | None
+    waivers: tuple[Waiver, ...] = ()
+    attestations: tuple[Attestation, ...] = ()
+    waivers_file: Path | None = None
+    attestations_file: Path | None = None
+    timeout: int = DEFAULT_TIMEOUT_SECONDS  # per host, enforced on the host
+
+
+def plan_audit(control_ids: Sequence[str] | None = None, waivers_file: Path | None = None,
+               attestations_file: Path | None = None, checks: Sequence[Check] = ALL_CHECKS,
+               timeout: int = DEFAULT_TIMEOUT_SECONDS) -> AuditPlan:
+    if timeout < 1:
+        raise UsageError(f"--timeout must be at least 1 second, got {timeout}")
+    catalogue = load_catalogue()
+    known = {control.id for control in catalogue.controls}
+    if control_ids is not None:
+        unknown = sorted(set(control_ids) - known)
+        if unknown:
+            raise UsageError(f"--controls: unknown control(s) {', '.join(unknown)} (see `stockade controls`)")
+    controls = tuple(c for c in catalogue.controls if control_ids is None or c.id in control_ids)
+    selected_ids = {control.id for control in controls}
+    manual_ids = {control.id for control in catalogue.controls if control.automation == "manual"}
+    return AuditPlan(
+        catalogue=catalogue, controls=controls,
+        checks=tuple(check for check in checks if check.control_id in selected_ids),
+        selected=tuple(sorted(selected_ids)) if control_ids is not None else None,
+        waivers=load_waivers(waivers_file, known, {check.id for check in checks}) if waivers_file else (),
+        attestations=load_attestations(attestations_file, manual_ids) if attestations_file else (),
+        waivers_file=waivers_file, attestations_file=attestations_file, timeout=timeout)
+
+
 def new_run_id(now: datetime) -> str:
     return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
 
 
-def audit_target(target: Target, checks: Sequence[Check]) -> list[Finding]:
-    facts_needed = {fact for check in checks for fact in check.facts}
-    return evaluate(collect(target, facts_needed), checks)
+def host_params(plan: AuditPlan, target: Target, origin: str) -> dict[str, dict[str, Any]]:
+    controls = {control.id: control for control in plan.controls}
+    return resolve_params(controls, target.variables, f"{origin}: host {target.name}")
 
 
-def run_audit(inventory: Path, limit: str = "all", checks: Sequence[Check] = ALL_CHECKS) -> RunResult:
-    use_ansible_environment()
+def audit_target(plan: AuditPlan, target: Target, params: dict[str, dict[str, Any]]) -> list[Finding]:
+    if not plan.checks:
+        return []
+    facts_needed = {fact for check in plan.checks for fact in check.facts}
+    controls = {control.id: control for control in plan.controls}
+    return evaluate(collect(target, facts_needed, plan.timeout), plan.checks, controls, params)
+
+
+def run_audit(plan: AuditPlan, targets: Sequence[Target], origin: str, today: date | None = None) -> RunResult:
     started = datetime.now(UTC)
-    targets = load_targets(inventory, limit)
-    with ThreadPoolExecutor(max_workers=min(MAX_CONCURRENT_HOSTS, len(targets))) as pool:
-        per_host = list(pool.map(lambda target: audit_target(target, checks), targets))
+    today = today or started.date()
+    params = {target.name: host_params(plan, target, origin) for target in targets}  # bad input first
+    progress = Progress(len(targets), "audited")
+
+    def one(target: Target) -> list[Finding]:
+        findings = audit_target(plan, target, params[target.name])
+        progress.advance(target.name)
+        return findings
+
+    with ThreadPoolExecutor(max_workers=max(1, min(MAX_CONCURRENT_HOSTS, len(targets)))) as pool:
+        per_host = list(pool.map(one, targets))
+    progress.close()
+    manual = [control for control in plan.controls if control.automation == "manual"]
+    findings = apply_waivers([f for host in per_host for f in host], plan.waivers, today)
+    findings += attestation_findings(manual, plan.attestations, today)
     metadata = RunMetadata(
         run_id=new_run_id(started), started_at=started.isoformat(timespec="seconds"),
         finished_at=datetime.now(UTC).isoformat(timespec="seconds"), tool_version=__version__,
-        inventory=str(inventory), hosts=tuple(target.name for target in targets))
-    return RunResult(metadata, tuple(finding for findings in per_host for finding in findings))
+        inventory=origin, hosts=tuple(target.name for target in targets),
+        policy_id=plan.catalogue.policy_id, catalogue_digest=plan.catalogue.digest,
+        selected_controls=plan.selected,
+        waivers_file=str(plan.waivers_file) if plan.waivers_file else None,
+        attestations_file=str(plan.attestations_file) if plan.attestations_file else None)
+    clauses = clause_results(plan.catalogue.clauses, plan.catalogue.controls, findings, plan.selected)
+    return RunResult(metadata, tuple(findings), clauses)
 
 
 def exit_code(result: RunResult) -> int:
@@ -60,17 +128,11 @@ def exit_code(result: RunResult) -> int:
     return EXIT_OK
 
 
-def run_audit_command(inventory: Path, *, limit: str, out_dir: Path, formats: Sequence[str]) -> int:
-    unknown = sorted(set(formats) - {"json", "html", "junit"})
-    if unknown:
-        raise UsageError(f"--format: unknown format(s) {', '.join(unknown)} (choose from json, html, junit)")
-    result = run_audit(inventory, limit)
-    run_dir = out_dir / result.metadata.run_id
-    written = write_reports(result, run_dir, formats)
+def print_summary(result: RunResult, written: Sequence[Path]) -> None:
     for finding in result.findings:
-        print(f"{finding.status.value.upper():7} {finding.host:20} {finding.control_id:8} {finding.message}")
+        if finding.status is not Status.MANUAL:
+            print(f"{finding.status.value.upper():7} {finding.host:20} {finding.control_id:8} {finding.message}")
     counts = ", ".join(f"{count} {status}" for status, count in result.counts().items() if count)
     print(f"{len(result.metadata.hosts)} host(s): {counts}", file=sys.stderr)
     for path in written:
         print(f"wrote {path}", file=sys.stderr)
-    return exit_code(result)

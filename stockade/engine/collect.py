@@ -13,7 +13,7 @@ from typing import Any
 from stockade.engine.targets import Target
 
 # The remote side enforces its own deadline, so a hung command cannot hold the audit.
-REMOTE_TIMEOUT_SECONDS = 120
+DEFAULT_TIMEOUT_SECONDS = 120
 _COLLECTOR_SOURCE = resources.files("checks").joinpath("collector.py").read_bytes()
 _BOOTSTRAP = "import base64,sys;exec(compile(base64.b64decode(sys.argv[1]),'stockade-collector','exec'))"
 
@@ -29,14 +29,14 @@ class Collection:
     error: str | None = None
 
 
-def remote_command(fact_names: Iterable[str]) -> list[str]:
+def remote_command(fact_names: Iterable[str], timeout: int) -> list[str]:
     encoded = base64.b64encode(_COLLECTOR_SOURCE).decode()
-    return ["timeout", str(REMOTE_TIMEOUT_SECONDS), "python3", "-c", _BOOTSTRAP, encoded, *sorted(fact_names)]
+    return ["timeout", str(timeout), "python3", "-c", _BOOTSTRAP, encoded, *sorted(fact_names)]
 
 
-def collect(target: Target, fact_names: Iterable[str]) -> Collection:
+def collect(target: Target, fact_names: Iterable[str], timeout: int = DEFAULT_TIMEOUT_SECONDS) -> Collection:
     now = datetime.now(UTC).isoformat(timespec="seconds")
-    argv = remote_command(fact_names)
+    argv = remote_command(fact_names, timeout)
     try:
         result = target.host.run(" ".join(["%s"] * len(argv)), *argv)
     except RuntimeError as exc:  # testinfra's ssh backend: exit 255, the connection itself failed
@@ -45,7 +45,7 @@ def collect(target: Target, fact_names: Iterable[str]) -> Collection:
         return Collection(target.name, target.address, now, None, f"{type(exc).__name__}: {exc}")
     if result.rc == 124:
         return Collection(target.name, target.address, now, None,
-                          f"collector timed out after {REMOTE_TIMEOUT_SECONDS}s")
+                          f"collector timed out after {timeout}s")
     if result.rc != 0:
         return Collection(target.name, target.address, now, None,
                           f"collector exit {result.rc}: {result.stderr.strip()[-500:]}")

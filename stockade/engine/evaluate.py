@@ -2,30 +2,45 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 from checks.model import Check, MissingFact
 from stockade.engine.collect import Collection
-from stockade.engine.model import Evidence, Finding, Status
+from stockade.engine.model import Evidence, Finding, Severity, Status
 
 
-def evaluate(collection: Collection, checks: Sequence[Check]) -> list[Finding]:
-    return [_evaluate_one(collection, check) for check in checks]
+class ControlInfo(Protocol):
+    """What a finding takes from the control a check proves (checks/catalogue)."""
+
+    @property
+    def severity(self) -> str: ...
+
+    @property
+    def clauses(self) -> tuple[str, ...]: ...
 
 
-def _evaluate_one(collection: Collection, check: Check) -> Finding:
+def evaluate(collection: Collection, checks: Sequence[Check], controls: Mapping[str, ControlInfo],
+             params: Mapping[str, Mapping[str, Any]]) -> list[Finding]:
+    """One finding per check; `params` holds each control's effective parameters for this host."""
+    return [_evaluate_one(collection, check, controls[check.control_id], params.get(check.control_id, {}))
+            for check in checks]
+
+
+def _evaluate_one(collection: Collection, check: Check, control: ControlInfo,
+                  params: Mapping[str, Any]) -> Finding:
     def finding(status: Status, message: str, observed: dict[str, object]) -> Finding:
         evidence = Evidence(source=f"{', '.join(check.facts)} via {collection.source}",
                             observed=observed, collected_at=collection.collected_at)
         return Finding(host=collection.target, control_id=check.control_id, check_id=check.id,
-                       clause_ids=check.clause_ids, status=status, severity=check.severity,
+                       clause_ids=control.clauses, status=status, severity=Severity(control.severity),
                        message=message, evidence=evidence)
 
     if collection.facts is None:
         return finding(Status.ERROR, f"could not collect facts: {collection.error}",
                        {"error": collection.error})
     try:
-        outcome = check.evaluate(collection.facts)
+        outcome = check.evaluate(collection.facts, params)
     except MissingFact as exc:
         return finding(Status.ERROR, f"could not evaluate: {exc}", {"fact": exc.fact, **exc.observed})
     except Exception as exc:  # noqa: BLE001 - a broken evaluator is an ERROR finding, never a pass

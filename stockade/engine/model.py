@@ -50,6 +50,35 @@ class Finding:
     waiver: dict[str, Any] | None = None
 
 
+class Verdict(enum.StrEnum):
+    """A control's or a clause's answer, derived from findings (stockade/engine/verdicts.py)."""
+
+    SATISFIED = "satisfied"
+    NOT_SATISFIED = "not_satisfied"
+    PARTLY = "partly"  # clauses only: some of its controls hold, others do not or were not assessed
+    WAIVED = "waived"
+    MANUAL_ATTESTED = "manual_attested"
+    NOT_ASSESSED = "not_assessed"  # nothing proved it: no check yet, not selected, no attestation, or ERROR
+
+
+@dataclass(frozen=True)
+class ControlResult:
+    control_id: str
+    title: str
+    automation: str  # automated | manual | planned
+    verdict: Verdict
+    reason: str
+
+
+@dataclass(frozen=True)
+class ClauseResult:
+    clause_id: str
+    section: str
+    text: str
+    verdict: Verdict
+    controls: tuple[ControlResult, ...]
+
+
 @dataclass(frozen=True)
 class RunMetadata:
     run_id: str
@@ -58,12 +87,18 @@ class RunMetadata:
     tool_version: str
     inventory: str
     hosts: tuple[str, ...]
+    policy_id: str = ""
+    catalogue_digest: str = ""  # sha256 of the policy catalogue the run judged against
+    selected_controls: tuple[str, ...] | None = None  # None: every control
+    waivers_file: str | None = None
+    attestations_file: str | None = None
 
 
 @dataclass(frozen=True)
 class RunResult:
     metadata: RunMetadata
     findings: tuple[Finding, ...] = field(default_factory=tuple)
+    clauses: tuple[ClauseResult, ...] = field(default_factory=tuple)
 
     def counts(self) -> dict[str, int]:
         counts = {status.value: 0 for status in Status}
@@ -77,4 +112,5 @@ class RunResult:
             "metadata": asdict(self.metadata),
             "summary": self.counts(),
             "findings": [asdict(finding) for finding in self.findings],
+            "clauses": [asdict(clause) for clause in self.clauses],
         }

@@ -1,12 +1,14 @@
-"""Audit targets from an Ansible inventory, reached through pytest-testinfra's backends."""
+"""Audit targets: from an Ansible inventory, or from pytest-testinfra host URLs (local://, paramiko://...)."""
 
 from __future__ import annotations
 
 import subprocess
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import testinfra
 from testinfra.utils.ansible_runner import AnsibleRunner
 
 from stockade.errors import UsageError
@@ -15,15 +17,18 @@ from stockade.errors import UsageError
 @dataclass(frozen=True)
 class Target:
     name: str
-    host: Any  # testinfra.host.Host; its backend is built from the inventory's connection variables
+    host: Any  # testinfra.host.Host: its backend carries the connection
+    variables: Mapping[str, Any] = field(default_factory=dict)  # inventory variables (parameters, ...)
 
     @property
     def address(self) -> str:
         backend = self.host.backend
-        return f"{backend.NAME}://{getattr(backend, 'host', self.name)}"
+        return f"{backend.NAME}://{getattr(backend, 'host', None) or self.name}"
 
 
 def load_targets(inventory: Path, limit: str = "all") -> list[Target]:
+    """Hosts of an Ansible inventory; testinfra turns each host's connection variables into an SSH
+    (or local, paramiko...) backend, the same way Ansible would connect."""
     if not inventory.exists():
         raise UsageError(f"{inventory}: inventory not found")
     runner = AnsibleRunner(str(inventory))
@@ -38,8 +43,21 @@ def load_targets(inventory: Path, limit: str = "all") -> list[Target]:
     targets = []
     for name in names:
         host = runner.get_host(name)
+        variables = runner.get_variables(name)
         if host is None:
-            connection = runner.get_variables(name).get("ansible_connection")
+            connection = variables.get("ansible_connection")
             raise UsageError(f"{inventory}: host {name}: ansible_connection {connection!r} is not supported")
-        targets.append(Target(name, host))
+        targets.append(Target(name, host, variables))
+    return targets
+
+
+def url_targets(urls: Sequence[str]) -> list[Target]:
+    """Hosts given as testinfra URLs, e.g. `local://` for an audit run on the host itself."""
+    targets = []
+    for url in urls:
+        try:
+            host = testinfra.get_host(url)
+        except Exception as exc:
+            raise UsageError(f"--target {url}: {exc}") from exc
+        targets.append(Target(host.backend.get_hostname() or url, host))
     return targets

@@ -8,7 +8,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from stockade.engine.model import STATUS_SEVERITY_ORDER, RunResult, Status
+from stockade.engine.model import STATUS_SEVERITY_ORDER, RunResult, Status, Verdict
 from stockade.report.ordering import group_by_host, worst_status
 
 TEMPLATE = "report.html.j2"
@@ -21,6 +21,16 @@ STATUS_MEANINGS: dict[Status, str] = {
     Status.MANUAL: "No machine can prove this control; it needs an attestation.",
     Status.SKIPPED: "Not applicable to this host.",
     Status.PASS: "Evaluated: the host meets the control.",
+}
+
+
+VERDICT_LABELS: dict[Verdict, str] = {
+    Verdict.SATISFIED: "satisfied",
+    Verdict.NOT_SATISFIED: "not satisfied",
+    Verdict.PARTLY: "partly",
+    Verdict.WAIVED: "waived",
+    Verdict.MANUAL_ATTESTED: "manual, attested",
+    Verdict.NOT_ASSESSED: "not assessed",
 }
 
 
@@ -55,4 +65,6 @@ def render_html(result: RunResult) -> str:
         hosts=group_by_host(result),
         meanings=STATUS_MEANINGS,
         error_count=counts[Status.ERROR.value],
+        clauses=result.clauses,
+        verdict_labels=VERDICT_LABELS,
     )

@@ -33,7 +33,8 @@ def test_lab_up_rejects_bad_arguments_in_one_line(args: list[str], message: str)
 def test_lab_needs_root(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
     assert main(["lab", "up", "--hosts", "1"]) == 2
-    assert capsys.readouterr().err == "stockade: the lab needs root (namespaces, mounts, systemd-nspawn): run it as root\n"
+    expected = "stockade: the lab needs root (namespaces, mounts, systemd-nspawn): run it as root\n"
+    assert capsys.readouterr().err == expected
 
 
 def test_lab_names_missing_tools(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:

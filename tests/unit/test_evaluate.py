@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from checks.model import Check, Facts, Outcome
+from checks.model import Check, Facts, Outcome, Params
 from checks.sshd import SSH_LOGIN
 from stockade.engine.collect import Collection
-from stockade.engine.evaluate import evaluate
-from stockade.engine.model import Severity, Status
+from stockade.engine.evaluate import evaluate as evaluate_with
+from stockade.engine.model import Finding, Severity, Status
+
+
+@dataclass(frozen=True)
+class Control:
+    severity: str = "high"
+    clauses: tuple[str, ...] = ("SYS-ACCESS",)
+
+
+def evaluate(collection: Collection, checks: list[Check]) -> list[Finding]:
+    controls = {check.control_id: Control() for check in checks}
+    return evaluate_with(collection, checks, controls, {})
 
 
 def collection(facts: dict[str, Any] | None, error: str | None = None) -> Collection:
@@ -37,11 +49,10 @@ def test_command_not_found_gives_error() -> None:
 
 
 def test_evaluator_that_raises_gives_error_not_pass() -> None:
-    def explode(facts: Facts) -> Outcome:
+    def explode(facts: Facts, params: Params) -> Outcome:
         raise KeyError("surprise")
 
-    broken = Check(id="broken", control_id="X-01", title="t", severity=Severity.LOW, rationale="r",
-                   remediation="r", clause_ids=("C",), facts=(), evaluate=explode)
+    broken = Check(id="broken", control_id="X-01", title="t", facts=(), evaluate=explode)
     [finding] = evaluate(collection({}), [broken])
     assert finding.status is Status.ERROR
     assert "KeyError" in finding.message

@@ -45,6 +45,6 @@ def test_inventory_overrides_one_parameter() -> None:
     ({"PATCH-01": [1]}, "stockade_params.PATCH-01 must be a mapping"),
 ])
 def test_bad_overrides_name_the_inventory_host_and_key(overrides: dict[str, Any], message: str) -> None:
-    with pytest.raises(UsageError, match="^inventory.yml: host web-1: ") as error:
+    with pytest.raises(UsageError, match=r"^inventory\.yml: host web-1: ") as error:
         resolve_params(CONTROLS, {"stockade_params": overrides}, WHERE)
     assert message in str(error.value)

@@ -29,7 +29,7 @@ def test_render_json_is_the_canonical_document_in_insertion_order() -> None:
     result = mixed_result()
     text = render_json(result)
     parsed = json.loads(text)
-    assert list(parsed) == ["schema_version", "metadata", "summary", "findings"]
+    assert list(parsed) == ["schema_version", "metadata", "summary", "findings", "clauses"]
     assert list(parsed["findings"][0]) == list(result.to_dict()["findings"][0])
     assert parsed == json.loads(json.dumps(result.to_dict()))
     assert text.startswith('{\n  "schema_version": 1,\n')

@@ -43,7 +43,7 @@ def test_parse_keeps_first_value_and_lowercases_keywords() -> None:
 
 
 def test_debian_defaults_fail_naming_both_problems() -> None:
-    outcome = evaluate_login(facts(DEBIAN_DEFAULTS))
+    outcome = evaluate_login(facts(DEBIAN_DEFAULTS), {})
     assert outcome.status is Status.FAIL
     assert "PermitRootLogin is without-password" in outcome.message
     assert "PasswordAuthentication is not no" in outcome.message
@@ -51,13 +51,13 @@ def test_debian_defaults_fail_naming_both_problems() -> None:
 
 
 def test_hardened_configuration_passes() -> None:
-    outcome = evaluate_login(facts(HARDENED))
+    outcome = evaluate_login(facts(HARDENED), {})
     assert outcome.status is Status.PASS
     assert outcome.observed["all users"]["passwordauthentication"] == "no"
 
 
 def test_match_block_reenabling_root_login_fails() -> None:
-    outcome = evaluate_login(facts(HARDENED, HARDENED.replace("permitrootlogin no", "permitrootlogin yes")))
+    outcome = evaluate_login(facts(HARDENED, HARDENED.replace("permitrootlogin no", "permitrootlogin yes")), {})
     assert outcome.status is Status.FAIL
     assert "PermitRootLogin is yes for root" in outcome.message
 
@@ -75,7 +75,7 @@ def test_keyboard_interactive_is_password_login_unless_a_key_is_required(
 
 
 def test_absent_keyword_is_not_taken_as_safe() -> None:
-    assert evaluate_login(facts("usepam yes\n")).status is Status.FAIL
+    assert evaluate_login(facts("usepam yes\n"), {}).status is Status.FAIL
 
 
 def test_failed_sshd_command_is_missing_fact_not_a_verdict() -> None:
@@ -83,4 +83,4 @@ def test_failed_sshd_command_is_missing_fact_not_a_verdict() -> None:
     broken["sshd_effective"] = {"command": ["sshd", "-T"], "rc": 255, "stdout": "",
                                 "stderr": "/etc/ssh/sshd_config line 3: Bad configuration option"}
     with pytest.raises(MissingFact, match=r"exit 255: .*Bad configuration option"):
-        evaluate_login(broken)
+        evaluate_login(broken, {})

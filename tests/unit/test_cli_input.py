@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from stockade.cli import main
+from stockade.report.json_report import validate_results
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -70,3 +72,22 @@ def test_harden_names_a_missing_inventory(tmp_path: Path) -> None:
     result = stockade("harden", "-i", str(tmp_path / "nope.yml"))
     assert result.returncode == 2
     assert "nope.yml: inventory not found" in result.stderr
+
+
+def test_audit_of_the_local_machine_through_testinfra_local_backend(tmp_path: Path) -> None:
+    """`--target local://`: the collector runs in place (read-only commands); the verdict may be anything
+    but must come with evidence from the local backend, in a schema-valid results.json."""
+    result = stockade("audit", "--target", "local://", "--controls", "SSH-01", "-o", str(tmp_path), "--format", "json")
+    assert result.returncode in (0, 1, 3), result.stderr
+    [run_dir] = tmp_path.iterdir()
+    document = json.loads((run_dir / "results.json").read_text())
+    validate_results(document)
+    [finding] = document["findings"]
+    assert finding["evidence"]["source"].endswith("via local://local")
+    assert document["metadata"]["inventory"] == "local://"
+
+
+def test_audit_needs_exactly_one_of_inventory_and_target(tmp_path: Path) -> None:
+    result = stockade("audit", "-o", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert "give either -i INVENTORY or --target URL" in result.stderr

@@ -7,43 +7,17 @@ Every problem is one line naming the file and the key path, e.g.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Hashable, Mapping
+from collections.abc import Collection, Mapping
 from datetime import date
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
 import yaml
 
 from stockade.errors import UsageError
+from stockade.strict_yaml import DatesAsTextLoader, DuplicateKeyError
 
-_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate keys and leaves dates as text.
-
-    PyYAML keeps the last of two equal keys silently, and turns `2026-13-01` into a ValueError with no position
-    (or `2026-01-01 10:00` into a datetime); keeping dates as strings lets the validator name the key instead.
-    """
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
-        seen: set[str] = set()
-        for key_node, _ in node.value:
-            if isinstance(key_node, yaml.ScalarNode) and key_node.tag == "tag:yaml.org,2002:str":
-                if key_node.value in seen:
-                    raise yaml.constructor.ConstructorError(
-                        "while reading a mapping", node.start_mark,
-                        f"found duplicate key {key_node.value!r}", key_node.start_mark,
-                    )
-                seen.add(key_node.value)
-        return super().construct_mapping(node, deep=deep)
-
-
-_StrictLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP_TAG]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
 
 
 def _kind(value: object) -> str:
@@ -92,12 +66,15 @@ class DataFile:
             raise self.error(f"{self.path}: not UTF-8 text (bad byte at offset {exc.start})") from None
         except OSError as exc:
             raise self.error(f"{self.path}: cannot read: {exc.strerror or exc}") from None
-        loader = _StrictLoader(text)
+        loader = DatesAsTextLoader(text)
         try:
             return loader.get_single_data()
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
-            problem = exc.problem or exc.context or "invalid YAML"
+            if isinstance(exc, DuplicateKeyError):
+                problem = f"found duplicate key {exc.key!r} (first on line {exc.first_line})"
+            else:
+                problem = exc.problem or exc.context or "invalid YAML"
             if mark is None:
                 raise self.error(f"{self.path}: invalid YAML: {problem}") from None
             raise self.error(

@@ -109,8 +109,9 @@ def _parser() -> argparse.ArgumentParser:
     lab_commands.add_parser("status", help="list the lab's hosts").set_defaults(handler=_lab_status)
     lab_commands.add_parser("down", help="remove every trace of the lab").set_defaults(handler=_lab_down)
     for sub in lab_commands.choices.values():
-        sub.add_argument("--inventory-dir", type=Path, default=Path("inventory/lab"),
-                         help="where `up` writes the inventory (default inventory/lab)")
+        sub.add_argument("--inventory-dir", type=Path,
+                         help="where `up` writes the inventory (default inventory/lab, or inventory/lab-N "
+                              "for STOCKADE_LAB_ID=N)")
 
     harden = commands.add_parser("harden", help="apply the roles (playbooks/site.yml)")
     harden.add_argument("-i", "--inventory", required=True, type=Path)

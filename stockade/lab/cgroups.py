@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from stockade.lab.config import CGROUP_NAME
-
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 
 
@@ -16,22 +14,22 @@ def hierarchies() -> list[Path]:
     return present or [CGROUP_ROOT]
 
 
-def host_cgroups(host_name: str) -> list[Path]:
-    return [root / CGROUP_NAME / host_name for root in hierarchies()]
+def host_cgroups(lab: str, host_name: str) -> list[Path]:
+    return [root / lab / host_name for root in hierarchies()]
 
 
-def create(host_name: str) -> list[Path]:
-    paths = host_cgroups(host_name)
+def create(lab: str, host_name: str) -> list[Path]:
+    paths = host_cgroups(lab, host_name)
     for path in paths:
         path.mkdir(parents=True, exist_ok=True)
     return paths
 
 
-def lab_pids() -> set[int]:
-    """Every process in any lab cgroup: the launchers and everything the containers started."""
+def lab_pids(lab: str) -> set[int]:
+    """Every process in the lab's cgroups: the launchers and everything the containers started."""
     pids: set[int] = set()
     for root in hierarchies():
-        for procs in (root / CGROUP_NAME).rglob("cgroup.procs"):
+        for procs in (root / lab).rglob("cgroup.procs"):
             try:
                 pids.update(int(line) for line in procs.read_text().split())
             except FileNotFoundError:
@@ -39,10 +37,10 @@ def lab_pids() -> set[int]:
     return pids
 
 
-def remove_all() -> None:
+def remove_all(lab: str) -> None:
     # cgroup directories can only be removed empty and bottom-up.
     for root in hierarchies():
-        top = root / CGROUP_NAME
+        top = root / lab
         if not top.exists():
             continue
         children = [p for p in top.rglob("*") if p.is_dir()]

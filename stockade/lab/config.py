@@ -13,15 +13,12 @@ RELEASES = {"12": "bookworm", "13": "trixie"}
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
 DEBIAN_SECURITY_MIRROR = "http://deb.debian.org/debian-security"
 
-# The lab network: a /24 out of the benchmarking range 198.18.0.0/15 (RFC 2544), never a private range.
-LAB_NETWORK = ipaddress.IPv4Network("198.18.0.0/24")
-GATEWAY = LAB_NETWORK.network_address + 1
 FIRST_HOST_OFFSET = 11
 MAX_HOSTS = 200
-BRIDGE = "stk-br0"
+MAX_SITES = 100
 PROXY_PORT = 3142
 AUTOMATION_USER = "stockade"
-CGROUP_NAME = "stockade-lab"
+CGROUP_PREFIX = "stockade-lab"
 
 
 def release_codename(release: str) -> str:
@@ -32,8 +29,40 @@ def release_codename(release: str) -> str:
 
 
 @dataclass(frozen=True)
+class LabSite:
+    """One lab on this machine; several (STOCKADE_LAB_ID=0..99) can run side by side, each with its own
+    /24 out of the benchmarking range 198.18.0.0/15 (RFC 2544, never a private range), bridge and names."""
+
+    id: int = 0
+
+    @property
+    def network(self) -> ipaddress.IPv4Network:
+        return ipaddress.IPv4Network(f"198.18.{self.id}.0/24")
+
+    @property
+    def gateway(self) -> ipaddress.IPv4Address:
+        return self.network.network_address + 1
+
+    @property
+    def bridge(self) -> str:
+        return f"stk-br{self.id}"
+
+    @property
+    def netns_prefix(self) -> str:
+        return f"stk{self.id}-"
+
+    @property
+    def cgroup_name(self) -> str:
+        return f"{CGROUP_PREFIX}-{self.id}"
+
+    def host(self, index: int) -> LabHost:
+        return LabHost(index, self)
+
+
+@dataclass(frozen=True)
 class LabHost:
     index: int  # 1-based
+    site: LabSite
 
     @property
     def name(self) -> str:
@@ -41,15 +70,22 @@ class LabHost:
 
     @property
     def netns(self) -> str:
-        return f"stk-{self.name}"
+        return f"{self.site.netns_prefix}{self.name}"
 
     @property
     def veth(self) -> str:
-        return f"stk-v{self.index:02d}"
+        return f"stk{self.site.id}v{self.index:02d}"
 
     @property
     def address(self) -> str:
-        return str(LAB_NETWORK.network_address + FIRST_HOST_OFFSET - 1 + self.index)
+        return str(self.site.network.network_address + FIRST_HOST_OFFSET - 1 + self.index)
+
+
+def site_from_env() -> LabSite:
+    raw = os.environ.get("STOCKADE_LAB_ID", "0")
+    if not raw.isdigit() or int(raw) >= MAX_SITES:
+        raise UsageError(f"STOCKADE_LAB_ID must be a number from 0 to {MAX_SITES - 1}, got {raw!r}")
+    return LabSite(int(raw))
 
 
 @dataclass(frozen=True)
@@ -57,14 +93,23 @@ class LabPaths:
     state: Path  # keys, known_hosts, per-host overlays; lives while the lab lives
     cache: Path  # base images and the apt cache; survives `lab down`
     inventory: Path  # the Ansible inventory `up` writes
+    site: LabSite = LabSite()
 
     @classmethod
     def from_env(cls, inventory_dir: Path | None = None) -> LabPaths:
+        site = site_from_env()
+        default_state = "/var/lib/stockade/lab" if site.id == 0 else f"/var/lib/stockade/lab-{site.id}"
         return cls(
-            state=Path(os.environ.get("STOCKADE_LAB_DIR", "/var/lib/stockade/lab")),
+            state=Path(os.environ.get("STOCKADE_LAB_DIR", default_state)),
             cache=Path(os.environ.get("STOCKADE_CACHE_DIR", "/var/cache/stockade")),
-            inventory=inventory_dir or Path("inventory/lab"),
+            inventory=inventory_dir or Path("inventory/lab" if site.id == 0 else f"inventory/lab-{site.id}"),
+            site=site,
         )
+
+    @property
+    def apt_cache(self) -> Path:
+        # One cache per lab: two apt-cacher-ng processes must not share a cache directory.
+        return self.cache / f"apt-cacher-ng-{self.site.id}"
 
     @property
     def key(self) -> Path:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from stockade.errors import StockadeError
 from stockade.lab import cgroups
-from stockade.lab.config import AUTOMATION_USER, LabHost, LabPaths
+from stockade.lab.config import AUTOMATION_USER, PROXY_PORT, LabHost, LabPaths, LabSite
 from stockade.lab.system import run
 
 NSPAWN_ENV = {
@@ -34,6 +34,9 @@ def mount_overlay(lower: Path, host_dir: Path) -> Path:
 
 def personalise(root: Path, host: LabHost, public_key: str) -> None:
     (root / "etc/hostname").write_text(f"{host.name}\n")
+    # Hosts have no route out: apt goes through the lab's caching proxy on the bridge.
+    (root / "etc/apt/apt.conf.d/01stockade-lab-proxy").write_text(
+        f'Acquire::http::Proxy "http://{host.site.gateway}:{PROXY_PORT}/";\n')
     (root / "etc/hosts").write_text(f"127.0.0.1\tlocalhost\n127.0.1.1\t{host.name}\n::1\tlocalhost\n")
     uid, gid = _ids(root, AUTOMATION_USER)
     ssh_dir = root / "home" / AUTOMATION_USER / ".ssh"
@@ -55,9 +58,9 @@ def _ids(root: Path, user: str) -> tuple[int, int]:
 
 def launch(host: LabHost, root: Path, host_dir: Path) -> int:
     """Start the host's systemd in the background; return the launcher's PID."""
-    cgroup_dirs = cgroups.create(host.name)
+    cgroup_dirs = cgroups.create(host.site.cgroup_name, host.name)
     nspawn = [
-        "systemd-nspawn", "--boot", f"--directory={root}", f"--machine={host.name}",
+        "systemd-nspawn", "--boot", f"--directory={root}", f"--machine={host.netns}",
         f"--network-namespace-path=/run/netns/{host.netns}", "--capability=CAP_NET_ADMIN",
         "--register=no", "--keep-unit", "--console=read-only", "--resolv-conf=off", "--timezone=off",
         "--link-journal=no",
@@ -110,9 +113,9 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def terminate_all(grace: float = 15) -> None:
+def terminate_all(site: LabSite, grace: float = 15) -> None:
     """SIGTERM every launcher (nspawn's clean poweroff), then SIGKILL whatever stays in the lab cgroups."""
-    pids = cgroups.lab_pids()
+    pids = cgroups.lab_pids(site.cgroup_name)
     launchers = {pid for pid in pids if _is_nspawn(pid)}
     for pid in launchers:
         _signal(pid, signal.SIGTERM)
@@ -120,13 +123,13 @@ def terminate_all(grace: float = 15) -> None:
     while time.monotonic() < deadline and any(_alive(pid) for pid in launchers):
         time.sleep(0.1)
     for _ in range(50):
-        survivors = cgroups.lab_pids()
+        survivors = cgroups.lab_pids(site.cgroup_name)
         if not survivors:
             return
         for pid in survivors:
             _signal(pid, signal.SIGKILL)
         time.sleep(0.1)
-    raise StockadeError(f"lab processes survived SIGKILL: {sorted(cgroups.lab_pids())}")
+    raise StockadeError(f"lab processes survived SIGKILL: {sorted(cgroups.lab_pids(site.cgroup_name))}")
 
 
 def _is_nspawn(pid: int) -> bool:

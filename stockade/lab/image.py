@@ -12,8 +12,6 @@ from stockade.lab.config import (
     AUTOMATION_USER,
     DEBIAN_MIRROR,
     DEBIAN_SECURITY_MIRROR,
-    GATEWAY,
-    PROXY_PORT,
 )
 from stockade.lab.system import run
 
@@ -26,7 +24,7 @@ PACKAGES = (
 )
 
 # Bump when _customise() changes what it writes into the image.
-IMAGE_REVISION = 1
+IMAGE_REVISION = 2
 
 HOSTKEY_UNIT = """\
 [Unit]
@@ -94,11 +92,9 @@ def build_image(image_dir: Path, codename: str) -> None:
 
 def _customise(root: Path, codename: str) -> None:
     etc = root / "etc"
-    # Sources of the image's own suite, reached through the lab's caching proxy (hosts have no route out).
+    # Sources of the image's own suite; each lab host reaches them through its lab's proxy.
     (etc / "apt/sources.list").unlink(missing_ok=True)
     (etc / "apt/sources.list.d/debian.sources").write_text(_sources(codename))
-    (etc / "apt/apt.conf.d/01stockade-lab-proxy").write_text(
-        f'Acquire::http::Proxy "http://{GATEWAY}:{PROXY_PORT}/";\n')
     # debootstrap copies the build machine's identity; every host must get its own at boot.
     (etc / "hostname").write_text("localhost\n")
     (etc / "resolv.conf").unlink(missing_ok=True)

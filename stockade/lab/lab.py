@@ -53,7 +53,7 @@ def up(paths: LabPaths, count: int, release: str) -> UpReport:
     started = time.monotonic()
     lower = image.ensure_image(paths.image_dir(codename), codename)
     image_seconds = time.monotonic() - started
-    lab_hosts = tuple(LabHost(index) for index in range(1, count + 1))
+    lab_hosts = tuple(paths.site.host(index) for index in range(1, count + 1))
     try:
         _boot(paths, lower, lab_hosts, release)
     except BaseException:
@@ -71,8 +71,8 @@ def _boot(paths: LabPaths, lower: Path, lab_hosts: tuple[LabHost, ...], release:
     run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "stockade-lab", "-f", str(paths.key)])
     public_key = paths.key.with_suffix(".pub").read_text()
     _raise_inotify_limit(paths, len(lab_hosts))
-    network.create_bridge()
-    proxy.start(paths.state, paths.cache / "apt-cacher-ng")
+    network.create_bridge(paths.site)
+    proxy.start(paths.site, paths.state, paths.apt_cache)
     launchers = {}
     for host in lab_hosts:
         host_dir = paths.host_dir(host)
@@ -116,15 +116,15 @@ def down(paths: LabPaths, quiet: bool = False) -> None:
         raise UsageError("the lab needs root: run `stockade lab down` as root")
     for host in _recorded_hosts(paths):
         _close_ansible_master(host)
-    hosts.terminate_all()
-    for name in network.lab_namespaces():
+    hosts.terminate_all(paths.site)
+    for name in network.lab_namespaces(paths.site):
         network.delete_namespace(name)
     hosts.unmount_and_remove(paths.state)
-    cgroups.remove_all()
+    cgroups.remove_all(paths.site.cgroup_name)
     for host in _recorded_hosts(paths):
-        shutil.rmtree(f"/run/systemd/nspawn/propagate/{host.name}", ignore_errors=True)
+        shutil.rmtree(f"/run/systemd/nspawn/propagate/{host.netns}", ignore_errors=True)
     proxy.stop(paths.state)
-    network.delete_bridge()
+    network.delete_bridge(paths.site)
     if paths.state.exists():
         _restore_inotify_limit(paths)
         leftovers.remove(paths.state / "machine-paths.json")
@@ -144,7 +144,7 @@ def _recorded_hosts(paths: LabPaths) -> list[LabHost]:
     if not paths.state_file.exists():
         return []
     state = json.loads(paths.state_file.read_text())
-    return [LabHost(int(entry["name"].rsplit("-", 1)[1])) for entry in state["hosts"]]
+    return [paths.site.host(int(entry["name"].rsplit("-", 1)[1])) for entry in state["hosts"]]
 
 
 @dataclass(frozen=True)

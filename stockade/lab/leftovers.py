@@ -29,10 +29,17 @@ def remove(record_file: Path) -> None:
         return
     for name in json.loads(record_file.read_text()):
         path = Path(name)
-        if not path.exists() or any(p.is_file() or p.is_symlink() for p in path.rglob("*")):
-            continue  # something else uses it now: leave it
+        if not path.exists() or _in_use(path):
+            continue  # another lab or tool uses it now: leave it
         if path == NETNS_DIR:
             while run(["mountpoint", "-q", str(path)], check=False).returncode == 0:
                 run(["umount", str(path)])
         shutil.rmtree(path)
     record_file.unlink()
+
+
+def _in_use(path: Path) -> bool:
+    if path == NETNS_DIR:
+        return any(path.iterdir())  # a namespace of another lab or tool
+    # nspawn keeps a directory per running container under propagate/ and lock files under locks/.
+    return any(not sub.is_dir() or any(sub.iterdir()) for sub in path.iterdir())

@@ -4,44 +4,43 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from stockade.lab.config import BRIDGE, GATEWAY, LAB_NETWORK, LabHost
+from stockade.lab.config import LabHost, LabSite
 from stockade.lab.system import run
-
-NETNS_PREFIX = "stk-"
 
 
 def _link_exists(name: str) -> bool:
     return run(["ip", "link", "show", "dev", name], check=False).returncode == 0
 
 
-def create_bridge() -> None:
-    if not _link_exists(BRIDGE):
-        run(["ip", "link", "add", BRIDGE, "type", "bridge"])
-    run(["ip", "addr", "replace", f"{GATEWAY}/{LAB_NETWORK.prefixlen}", "dev", BRIDGE])
-    run(["ip", "link", "set", BRIDGE, "up"])
+def create_bridge(site: LabSite) -> None:
+    if not _link_exists(site.bridge):
+        run(["ip", "link", "add", site.bridge, "type", "bridge"])
+    run(["ip", "addr", "replace", f"{site.gateway}/{site.network.prefixlen}", "dev", site.bridge])
+    run(["ip", "link", "set", site.bridge, "up"])
 
 
-def delete_bridge() -> None:
-    if _link_exists(BRIDGE):
-        run(["ip", "link", "delete", BRIDGE])
+def delete_bridge(site: LabSite) -> None:
+    if _link_exists(site.bridge):
+        run(["ip", "link", "delete", site.bridge])
 
 
 def create_host_network(host: LabHost) -> None:
+    site = host.site
     run(["ip", "netns", "add", host.netns])
     run(["ip", "link", "add", host.veth, "type", "veth", "peer", "name", "eth0", "netns", host.netns])
-    run(["ip", "link", "set", host.veth, "master", BRIDGE, "up"])
+    run(["ip", "link", "set", host.veth, "master", site.bridge, "up"])
     inside = ["ip", "-n", host.netns]
     run([*inside, "link", "set", "lo", "up"])
-    run([*inside, "addr", "add", f"{host.address}/{LAB_NETWORK.prefixlen}", "dev", "eth0"])
+    run([*inside, "addr", "add", f"{host.address}/{site.network.prefixlen}", "dev", "eth0"])
     run([*inside, "link", "set", "eth0", "up"])
-    run([*inside, "route", "add", "default", "via", str(GATEWAY)])
+    run([*inside, "route", "add", "default", "via", str(site.gateway)])
 
 
-def lab_namespaces() -> list[str]:
-    """Every namespace the lab owns, including those of a crashed run."""
+def lab_namespaces(site: LabSite) -> list[str]:
+    """Every namespace this lab owns, including those of a crashed run."""
     listing = run(["ip", "netns", "list"]).stdout
     names = [line.split()[0] for line in listing.splitlines() if line.strip()]
-    return [name for name in names if name.startswith(NETNS_PREFIX)]
+    return [name for name in names if name.startswith(site.netns_prefix)]
 
 
 def delete_namespace(name: str) -> None:

@@ -10,24 +10,24 @@ import time
 from pathlib import Path
 
 from stockade.errors import StockadeError
-from stockade.lab.config import DEBIAN_MIRROR, DEBIAN_SECURITY_MIRROR, GATEWAY, PROXY_PORT
+from stockade.lab.config import DEBIAN_MIRROR, DEBIAN_SECURITY_MIRROR, PROXY_PORT, LabSite
 
 
-def _config(cache_dir: Path, log_dir: Path) -> str:
+def _config(site: LabSite, cache_dir: Path, log_dir: Path) -> str:
     # ForceManaged refuses everything that is not a remapped repository: the proxy is no open relay.
     return (
-        f"CacheDir: {cache_dir}\nLogDir: {log_dir}\nPort: {PROXY_PORT}\nBindAddress: {GATEWAY}\n"
+        f"CacheDir: {cache_dir}\nLogDir: {log_dir}\nPort: {PROXY_PORT}\nBindAddress: {site.gateway}\n"
         "ForeGround: 1\nForceManaged: 1\nExThreshold: 30\n"
         f"Remap-debian: {DEBIAN_MIRROR.removeprefix('http://')} ; {DEBIAN_MIRROR}\n"
         f"Remap-debsec: {DEBIAN_SECURITY_MIRROR.removeprefix('http://')} ; {DEBIAN_SECURITY_MIRROR}\n"
     )
 
 
-def start(state_dir: Path, cache_dir: Path) -> int:
+def start(site: LabSite, state_dir: Path, cache_dir: Path) -> int:
     conf_dir, log_dir = state_dir / "proxy", state_dir / "proxy/log"
     log_dir.mkdir(parents=True, exist_ok=True)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    (conf_dir / "acng.conf").write_text(_config(cache_dir, log_dir))
+    (conf_dir / "acng.conf").write_text(_config(site, cache_dir, log_dir))
     with (log_dir / "stdout.log").open("wb") as out:
         proc = subprocess.Popen(["apt-cacher-ng", "-c", str(conf_dir)], stdin=subprocess.DEVNULL,
                                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
@@ -37,11 +37,11 @@ def start(state_dir: Path, cache_dir: Path) -> int:
         if proc.poll() is not None:
             raise StockadeError(f"apt-cacher-ng exited at start (see {log_dir}); is port {PROXY_PORT} taken?")
         try:
-            with socket.create_connection((str(GATEWAY), PROXY_PORT), timeout=0.5):
+            with socket.create_connection((str(site.gateway), PROXY_PORT), timeout=0.5):
                 return proc.pid
         except OSError:
             time.sleep(0.1)
-    raise StockadeError(f"apt-cacher-ng did not listen on {GATEWAY}:{PROXY_PORT}")
+    raise StockadeError(f"apt-cacher-ng did not listen on {site.gateway}:{PROXY_PORT}")
 
 
 def stop(state_dir: Path) -> None:

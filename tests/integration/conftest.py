@@ -41,10 +41,13 @@ class Lab:
         return subprocess.run(["ssh", "-F", str(self.paths.ssh_config), host, command],
                               capture_output=True, text=True, timeout=60, check=False)
 
+    def netns(self, host: str) -> str:
+        return f"{self.paths.site.netns_prefix}{host}"
+
     def console(self, host: str, command: str) -> subprocess.CompletedProcess[str]:
         """Run a command inside the host without SSH (as its console would): for repairs SSH cannot do."""
         launcher = int((self.paths.state / "hosts" / host / "launcher.pid").read_text())
-        init = next(pid for pid in cgroups.lab_pids()
+        init = next(pid for pid in cgroups.lab_pids(self.paths.site.cgroup_name)
                     if f"PPid:\t{launcher}\n" in Path(f"/proc/{pid}/status").read_text())
         return subprocess.run(["nsenter", "--target", str(init), "--mount", "--uts", "--ipc", "--net", "--pid",
                                "sh", "-c", command], capture_output=True, text=True, timeout=60, check=False)

@@ -7,14 +7,15 @@ from pathlib import Path
 
 from conftest import stockade
 
-from stockade.lab.config import CGROUP_NAME, LabPaths
+from stockade.lab.config import LabPaths, LabSite
 
-# What marks a process as the lab's: its address range, its state directory, its machine names.
-COMMAND_MARKERS = ("198.18.", "/var/lib/stockade", "--machine=lab-")
+# Labs with other STOCKADE_LAB_ID values may run beside this one; the snapshot covers this lab's
+# names only, so their comings and goings do not disturb it.
 
 
-def lab_processes() -> set[str]:
-    """Processes the lab could have left behind: anything in its cgroups or naming its addresses or files."""
+def lab_processes(site: LabSite, state: Path) -> set[str]:
+    """Processes this lab could have left behind: in its cgroups, or naming its addresses, files or machines."""
+    markers = (f"198.18.{site.id}.", str(state), f"--machine={site.netns_prefix}")
     found = set()
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
@@ -24,20 +25,26 @@ def lab_processes() -> set[str]:
             cgroup = (proc / "cgroup").read_text()
         except OSError:
             continue  # exited while we looked
-        if f"/{CGROUP_NAME}/" in cgroup or any(marker in cmdline for marker in COMMAND_MARKERS):
+        if f"/{site.cgroup_name}/" in cgroup or any(marker in cmdline for marker in markers):
             found.add(f"{proc.name} {cmdline.strip()}")
     return found
 
 
 def machine_snapshot() -> dict[str, object]:
     """What `lab down` must restore: namespaces, mounts, network links and the lab's processes."""
+    paths = LabPaths.from_env()
+    site = paths.site
     mounts = [line.split()[1] for line in Path("/proc/self/mounts").read_text().splitlines()]
     links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True, check=True).stdout
+    namespaces = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True).stdout
     return {
-        "netns": subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True).stdout,
-        "mounts": sorted(mounts),
-        "links": sorted(line.split(":")[1].strip() for line in links.splitlines()),
-        "processes": lab_processes(),
+        "netns": sorted(line for line in namespaces.splitlines() if line.startswith(site.netns_prefix)),
+        "mounts": sorted(m for m in mounts if m.startswith((str(paths.state), "/run/netns"))
+                         and not m.startswith("/run/netns/")),
+        "links": sorted(name for name in (line.split(":")[1].strip() for line in links.splitlines())
+                        if name.startswith((site.bridge, f"stk{site.id}v"))),
+        "processes": lab_processes(site, paths.state),
+        "run_dirs": sorted(str(p) for p in (Path("/run/netns"), Path("/run/systemd/nspawn")) if p.exists()),
     }
 
 
@@ -48,10 +55,11 @@ def test_up_gives_reachable_distinct_hosts_and_down_leaves_no_trace(tmp_path: Pa
                   check=True)
     paths = LabPaths.from_env(inventory_dir)
     try:
-        assert up.stdout.split() == ["lab-01", "198.18.0.11", "lab-02", "198.18.0.12", "lab-03", "198.18.0.13"]
+        hosts = [paths.site.host(index) for index in (1, 2, 3)]
+        assert up.stdout.split() == [field for host in hosts for field in (host.name, host.address)]
         # Plain ssh with the lab key and host-key checking on against the recorded known_hosts.
         identities = set()
-        for address in ("198.18.0.11", "198.18.0.12", "198.18.0.13"):
+        for address in (host.address for host in hosts):
             result = subprocess.run(
                 ["ssh", "-i", str(paths.key), "-o", f"UserKnownHostsFile={paths.known_hosts}",
                  "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", f"stockade@{address}",
@@ -88,9 +96,11 @@ def test_up_after_a_crash_cleans_the_leftovers_first(tmp_path: Path) -> None:
     try:
         up = stockade("lab", "up", "--hosts", "1", "--release", "12", "--inventory-dir", str(inventory_dir),
                       check=True)
-        assert up.stdout.split() == ["lab-01", "198.18.0.11"]
+        site = LabPaths.from_env(inventory_dir).site
+        assert up.stdout.split() == ["lab-01", site.host(1).address]
         namespaces = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-        assert "stk-lab-02" not in namespaces
+        assert site.host(2).netns not in namespaces
     finally:
         stockade("lab", "down", "--inventory-dir", str(inventory_dir), check=True)
-    assert "stk-" not in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    namespaces = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    assert site.netns_prefix not in namespaces

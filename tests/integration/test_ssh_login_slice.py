@@ -84,11 +84,12 @@ def test_unreachable_host_is_error_never_pass(lab: Lab, tmp_path: Path) -> None:
     # Black-hole lab-02 from outside (its SSH connects time out); lab-01 stays reachable.
     blackhole = "table inet stockade_test_blackhole {\n chain input {\n" \
                 "  type filter hook input priority -10; policy drop;\n }\n}\n"
-    subprocess.run(["ip", "netns", "exec", "stk-lab-02", "nft", "-f", "-"], input=blackhole, text=True, check=True)
+    subprocess.run(["ip", "netns", "exec", lab.netns("lab-02"), "nft", "-f", "-"], input=blackhole, text=True,
+                   check=True)
     try:
         code, document, _ = audit(lab, tmp_path)
     finally:
-        subprocess.run(["ip", "netns", "exec", "stk-lab-02", "nft", "delete", "table", "inet",
+        subprocess.run(["ip", "netns", "exec", lab.netns("lab-02"), "nft", "delete", "table", "inet",
                         "stockade_test_blackhole"], check=True)
     assert statuses(document) == {"lab-01": "pass", "lab-02": "error"}
     assert code == 3

@@ -7,15 +7,16 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib import resources
 from typing import Any
 
+from checks.collect import bundle
 from stockade.engine.targets import Target
 
 # The remote side enforces its own deadline, so a hung command cannot hold the audit.
 DEFAULT_TIMEOUT_SECONDS = 120
-_COLLECTOR_SOURCE = resources.files("checks").joinpath("collector.py").read_bytes()
-_BOOTSTRAP = "import base64,sys;exec(compile(base64.b64decode(sys.argv[1]),'stockade-collector','exec'))"
+# Decodes the script from its first argument and drops it from argv, so the script sees only fact names.
+_BOOTSTRAP = ("import base64,sys;s=base64.b64decode(sys.argv.pop(1));"
+              "exec(compile(s,'stockade-collector','exec'))")
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class Collection:
 
 
 def remote_command(fact_names: Iterable[str], timeout: int) -> list[str]:
-    encoded = base64.b64encode(_COLLECTOR_SOURCE).decode()
+    encoded = base64.b64encode(bundle.script()).decode()
     return ["timeout", str(timeout), "python3", "-c", _BOOTSTRAP, encoded, *sorted(fact_names)]
 
 

@@ -38,8 +38,9 @@ class Check:
     id: str
     control_id: str
     title: str  # the state that holds when the check passes
-    facts: tuple[str, ...]  # what the collector must gather
+    facts: tuple[str, ...]  # what the collector gathers on the host (checks/collect/)
     evaluate: Callable[[Facts, Params], Outcome]
+    probes: tuple[str, ...] = ()  # what the controller observes from outside (checks/probes/)
 
 
 def command_output(facts: Facts, name: str) -> str:

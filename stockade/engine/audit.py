@@ -6,17 +6,18 @@ import secrets
 import sys
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from checks.catalogue import Catalogue, Control, load_catalogue
 from checks.model import Check
+from checks.probes import run_probes
 from checks.registry import ALL_CHECKS
 from stockade import __version__
 from stockade.engine.attestations import Attestation, attestation_findings, load_attestations
-from stockade.engine.collect import DEFAULT_TIMEOUT_SECONDS, collect
+from stockade.engine.collect import DEFAULT_TIMEOUT_SECONDS, collect, empty_collection
 from stockade.engine.evaluate import evaluate
 from stockade.engine.model import Finding, RunMetadata, RunResult, Status
 from stockade.engine.params import resolve_params
@@ -86,8 +87,13 @@ def audit_target(plan: AuditPlan, target: Target, params: dict[str, dict[str, An
     if not plan.checks:
         return []
     facts_needed = {fact for check in plan.checks for fact in check.facts}
+    probes_needed = {name for check in plan.checks for name in check.probes}
+    collection = collect(target, facts_needed, plan.timeout) if facts_needed else empty_collection(target)
+    if probes_needed:
+        results = run_probes(target.probe_target(), probes_needed, params)
+        collection = replace(collection, probe_results=results)
     controls = {control.id: control for control in plan.controls}
-    return evaluate(collect(target, facts_needed, plan.timeout), plan.checks, controls, params)
+    return evaluate(collection, plan.checks, controls, params)
 
 
 def run_audit(plan: AuditPlan, targets: Sequence[Target], origin: str, today: date | None = None) -> RunResult:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,8 +26,14 @@ class Collection:
     target: str
     source: str
     collected_at: str
-    facts: dict[str, Any] | None
+    facts: dict[str, Any] | None  # from the collector on the host; None when it could not run
     error: str | None = None
+    probe_results: dict[str, Any] = field(default_factory=dict)  # from the controller (checks/probes)
+
+
+def empty_collection(target: Target) -> Collection:
+    """For a run whose checks need nothing from the host itself (probes only)."""
+    return Collection(target.name, target.address, datetime.now(UTC).isoformat(timespec="seconds"), {})
 
 
 def remote_command(fact_names: Iterable[str], timeout: int) -> list[str]:

@@ -30,17 +30,18 @@ def evaluate(collection: Collection, checks: Sequence[Check], controls: Mapping[
 def _evaluate_one(collection: Collection, check: Check, control: ControlInfo,
                   params: Mapping[str, Any]) -> Finding:
     def finding(status: Status, message: str, observed: dict[str, object]) -> Finding:
-        evidence = Evidence(source=f"{', '.join(check.facts)} via {collection.source}",
+        sources = [*check.facts, *(f"{name} (from the controller)" for name in check.probes)]
+        evidence = Evidence(source=f"{', '.join(sources)} via {collection.source}",
                             observed=observed, collected_at=collection.collected_at)
         return Finding(host=collection.target, control_id=check.control_id, check_id=check.id,
                        clause_ids=control.clauses, status=status, severity=Severity(control.severity),
                        message=message, evidence=evidence)
 
-    if collection.facts is None:
+    if check.facts and collection.facts is None:
         return finding(Status.ERROR, f"could not collect facts: {collection.error}",
                        {"error": collection.error})
     try:
-        outcome = check.evaluate(collection.facts, params)
+        outcome = check.evaluate({**(collection.facts or {}), **collection.probe_results}, params)
     except MissingFact as exc:
         return finding(Status.ERROR, f"could not evaluate: {exc}", {"fact": exc.fact, **exc.observed})
     except Exception as exc:  # noqa: BLE001 - a broken evaluator is an ERROR finding, never a pass

@@ -11,6 +11,7 @@ from typing import Any
 import testinfra
 from testinfra.utils.ansible_runner import AnsibleRunner
 
+from checks.probes import ProbeTarget, split_ssh_args
 from stockade.errors import UsageError
 
 
@@ -24,6 +25,22 @@ class Target:
     def address(self) -> str:
         backend = self.host.backend
         return f"{backend.NAME}://{getattr(backend, 'host', None) or self.name}"
+
+    def probe_target(self) -> ProbeTarget:
+        """How probes on the controller reach this host: the inventory's variables first, else the URL's."""
+        spec = getattr(self.host.backend, "host", None)  # testinfra HostSpec(name, port, user, password)
+        variables = self.variables
+        key = variables.get("ansible_ssh_private_key_file") or getattr(self.host.backend, "ssh_identity_file", None)
+        options = (*(("-i", str(key)) if key else ()),
+                   *split_ssh_args(str(variables.get("ansible_ssh_common_args", ""))))
+        return ProbeTarget(
+            name=self.name,
+            address=str(variables.get("ansible_host") or getattr(spec, "name", None) or self.name),
+            ssh_port=int(variables.get("ansible_port") or getattr(spec, "port", None) or 22),
+            ssh_user=variables.get("ansible_user") or getattr(spec, "user", None),
+            ssh_options=options,
+            variables=variables,
+        )
 
 
 def load_targets(inventory: Path, limit: str = "all") -> list[Target]:

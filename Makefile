@@ -13,8 +13,11 @@ setup:
 demo: setup
 	@scripts/demo.sh "$(DEMO_HOSTS)" "$(DEMO_RELEASE)" "$(REPORTS)"
 
+# Two workers, each with a lab of its own; a test file stays on one worker (its module-scoped lab).
+PYTEST_PARALLEL := -n 2 --dist loadfile
+
 test: setup lint
-	$(VENV)/pytest -q tests
+	$(VENV)/pytest -q $(PYTEST_PARALLEL) --durations=15 tests
 
 lint: setup
 	$(VENV)/ruff check .
@@ -26,7 +29,7 @@ unit: setup
 	$(VENV)/pytest -q tests/unit
 
 integration: setup
-	$(VENV)/pytest -q tests/integration
+	$(VENV)/pytest -q $(PYTEST_PARALLEL) tests/integration
 
 bench: setup
 	$(VENV)/python -m bench.lab_and_audit $(DEMO_RELEASE)

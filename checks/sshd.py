@@ -1,8 +1,11 @@
-"""SSH-01: no root login and no password login, judged from sshd's effective configuration (`sshd -T`)."""
+"""SSH-01 (no root login, no password login) and SSH-04 (session limits), judged from sshd's effective
+configuration (`sshd -T`)."""
 
 from __future__ import annotations
 
-from checks.model import Check, Facts, Outcome, Params, command_output
+from typing import Any
+
+from checks.model import Check, Facts, MissingFact, Outcome, Params, command_output
 from stockade.engine.model import Status
 
 
@@ -60,3 +63,94 @@ SSH_LOGIN = Check(
     facts=("sshd_effective", "sshd_effective_root"),
     evaluate=evaluate_login,
 )
+
+
+# --- SSH-04: session limits -------------------------------------------------------------------------------
+
+def _limits(facts: Facts, keywords: tuple[str, ...]) -> tuple[dict[str, str], dict[str, str]]:
+    settings = parse_sshd_t(command_output(facts, "sshd_effective"))
+    return settings, {keyword: settings.get(keyword, "(absent)") for keyword in keywords}
+
+
+def _outcome(problems: list[str], ok: str, observed: dict[str, Any]) -> Outcome:
+    return Outcome(Status.FAIL, "; ".join(problems), observed) if problems else Outcome(Status.PASS, ok, observed)
+
+
+def _int(value: str) -> int | None:
+    return int(value) if value.isdigit() else None
+
+
+def evaluate_allow_groups(facts: Facts, params: Params) -> Outcome:
+    """AllowGroups restricts logins to named groups, and every automation account is in one of them."""
+    text = command_output(facts, "sshd_effective")
+    groups = sorted({line.split(None, 1)[1].strip() for line in text.splitlines()
+                     if line.startswith("allowgroups ") and len(line.split()) > 1})
+    accounts = facts.get("accounts_inventory")
+    if not isinstance(accounts, list):
+        raise MissingFact("accounts_inventory", str((accounts or {}).get("error", "not collected")))
+    member_of = {account["name"]: set(account["groups"]) for account in accounts}
+    problems = [] if groups else ["AllowGroups is not set: every account with a key may log in"]
+    for name in params["automation_accounts"]:
+        if name in member_of and groups and not member_of[name] & set(groups):
+            problems.append(f"automation account {name} is in none of the allowed groups (lockout)")
+    observed = {"allowgroups": groups, "automation_accounts": {
+        name: sorted(member_of.get(name, set())) for name in params["automation_accounts"]}}
+    return _outcome(problems, f"only members of {', '.join(groups)} may log in", observed)
+
+
+def evaluate_auth_limits(facts: Facts, params: Params) -> Outcome:
+    _, seen = _limits(facts, ("maxauthtries", "logingracetime"))
+    problems = []
+    tries, grace = _int(seen["maxauthtries"]), _int(seen["logingracetime"])
+    if tries is None or tries > params["max_auth_tries"]:
+        problems.append(f"MaxAuthTries is {seen['maxauthtries']} (at most {params['max_auth_tries']})")
+    if grace is None or grace == 0 or grace > params["max_login_grace_time"]:
+        problems.append(f"LoginGraceTime is {seen['logingracetime']} (1..{params['max_login_grace_time']} s)")
+    return _outcome(problems, "authentication attempts and grace time are limited", seen)
+
+
+def evaluate_idle_timeout(facts: Facts, params: Params) -> Outcome:
+    _, seen = _limits(facts, ("clientaliveinterval", "clientalivecountmax"))
+    interval, count = _int(seen["clientaliveinterval"]), _int(seen["clientalivecountmax"])
+    problems = []
+    if interval is None or interval == 0 or interval > params["max_client_alive_interval"]:
+        problems.append(f"ClientAliveInterval is {seen['clientaliveinterval']} "
+                        f"(1..{params['max_client_alive_interval']} s)")
+    if count is None or count == 0 or count > params["max_client_alive_count_max"]:
+        problems.append(f"ClientAliveCountMax is {seen['clientalivecountmax']} "
+                        f"(1..{params['max_client_alive_count_max']})")
+    return _outcome(problems, "unresponsive sessions are closed", seen)
+
+
+FORWARDING = {"allowtcpforwarding": "no", "allowstreamlocalforwarding": "no", "allowagentforwarding": "no",
+              "x11forwarding": "no", "permittunnel": "no", "gatewayports": "no"}
+
+
+def evaluate_forwarding(facts: Facts, params: Params) -> Outcome:
+    _, seen = _limits(facts, tuple(FORWARDING))
+    problems = [f"{keyword} is {seen[keyword]}" for keyword, wanted in FORWARDING.items() if seen[keyword] != wanted]
+    return _outcome(problems, "TCP, agent, X11, stream-local forwarding and tunnels are off", seen)
+
+
+def evaluate_log_level(facts: Facts, params: Params) -> Outcome:
+    _, seen = _limits(facts, ("loglevel",))
+    problems = [] if seen["loglevel"] == "VERBOSE" else [f"LogLevel is {seen['loglevel']} (VERBOSE logs key "
+                                                          "fingerprints of every login)"]
+    return _outcome(problems, "LogLevel VERBOSE: each login is logged with its key fingerprint", seen)
+
+
+SSH_ALLOW_GROUPS = Check(id="sshd_allow_groups", control_id="SSH-04",
+                         title="only members of the allowed groups may log in, the automation account among them",
+                         facts=("sshd_effective", "accounts_inventory"), evaluate=evaluate_allow_groups)
+SSH_AUTH_LIMITS = Check(id="sshd_auth_limits", control_id="SSH-04",
+                        title="sshd limits authentication attempts and login grace time",
+                        facts=("sshd_effective",), evaluate=evaluate_auth_limits)
+SSH_IDLE_TIMEOUT = Check(id="sshd_idle_timeout", control_id="SSH-04", title="sshd closes unresponsive sessions",
+                         facts=("sshd_effective",), evaluate=evaluate_idle_timeout)
+SSH_NO_FORWARDING = Check(id="sshd_forwarding_off", control_id="SSH-04",
+                          title="sshd allows no TCP, agent, X11 or stream-local forwarding and no tunnels",
+                          facts=("sshd_effective",), evaluate=evaluate_forwarding)
+SSH_LOG_LEVEL = Check(id="sshd_log_level_verbose", control_id="SSH-04", title="sshd logs at level VERBOSE",
+                      facts=("sshd_effective",), evaluate=evaluate_log_level)
+
+SSH_LIMIT_CHECKS = (SSH_ALLOW_GROUPS, SSH_AUTH_LIMITS, SSH_IDLE_TIMEOUT, SSH_NO_FORWARDING, SSH_LOG_LEVEL)

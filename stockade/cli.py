@@ -7,8 +7,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from stockade import __version__
+from stockade import __version__, tls_command
 from stockade.errors import StockadeError, UsageError
+from stockade.history import commands as history_commands
 
 
 def _lab_up(args: argparse.Namespace) -> int:
@@ -50,14 +51,14 @@ def _harden(args: argparse.Namespace) -> int:
     return run_playbook(args.inventory, limit=args.limit, tags=args.tags, check=args.check, diff=args.diff)
 
 
-FORMATS = ("json", "html", "junit")
+FORMATS = ("json", "html", "junit", "sarif", "oscal")
 
 
 def _audit(args: argparse.Namespace) -> int:
     from stockade.engine.audit import exit_code, plan_audit, print_summary, run_audit
     from stockade.engine.targets import load_targets, url_targets
+    from stockade.history.commands import Recorder
     from stockade.project import use_ansible_environment
-    from stockade.report.writer import write_reports
 
     formats = [name.strip() for name in args.format.split(",") if name.strip()]
     unknown = sorted(set(formats) - set(FORMATS))
@@ -73,8 +74,12 @@ def _audit(args: argparse.Namespace) -> int:
         targets, origin = load_targets(args.inventory, args.limit), str(args.inventory)
     else:
         targets, origin = url_targets(args.target), ",".join(args.target)
-    result = run_audit(plan, targets, origin)
-    written = write_reports(result, args.output / result.metadata.run_id, formats)
+    recorder = Recorder.open(args)  # history and signing key: bad input before any host is contacted
+    try:
+        result = run_audit(plan, targets, origin)
+        written = recorder.write(result, args.output / result.metadata.run_id, formats)
+    finally:
+        recorder.close()
     print_summary(result, written)
     return exit_code(result)
 
@@ -131,14 +136,18 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("--attestations", type=Path, help="YAML file of attestations for manual controls")
     audit.add_argument("-o", "--output", type=Path, default=Path("reports"),
                        help="reports go to OUTPUT/<run-id>/ (default reports)")
-    audit.add_argument("--format", default="json,html,junit", help="comma-separated: json, html, junit")
+    audit.add_argument("--format", default="json,html,junit,sarif",
+                       help="comma-separated: json, html, junit, sarif, oscal (default json,html,junit,sarif)")
     audit.add_argument("--timeout", type=int, default=120, help="seconds a host may take to report (default 120)")
+    history_commands.add_audit_options(audit)
     audit.set_defaults(handler=_audit)
+    history_commands.register(commands)
 
     commands.add_parser("controls", help="list the policy's controls").set_defaults(handler=_controls)
     explain = commands.add_parser("explain", help="everything about a control, clause or check")
     explain.add_argument("id")
     explain.set_defaults(handler=_explain)
+    tls_command.add_parser(commands)
     return parser
 
 

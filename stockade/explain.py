@@ -21,9 +21,12 @@ _AUTOMATION_ORDER = (Automation.AUTOMATED, Automation.PLANNED, Automation.MANUAL
 
 def controls_table(catalogue: Catalogue) -> str:
     """One line per control (id, automation, severity, clauses, title), then counts by automation and coverage."""
-    header = ("CONTROL", "AUTOMATION", "SEVERITY", "CLAUSES", "TITLE")
-    rows = [(control.id, str(control.automation), str(control.severity), ",".join(control.clauses),
-             control.title) for control in catalogue.controls]
+    header: tuple[str, ...] = ("CONTROL", "AUTOMATION", "SEVERITY", "CLAUSES", "TITLE")
+    rows: list[tuple[str, ...]] = [(control.id, str(control.automation), str(control.severity),
+                                    ",".join(control.clauses), control.title) for control in catalogue.controls]
+    if any(control.references.get("cis_debian_12") for control in catalogue.controls):
+        header = (*header[:-1], "CIS DEBIAN 12", header[-1])
+        rows = [(*row[:-1], _cis(control), row[-1]) for row, control in zip(rows, catalogue.controls, strict=True)]
     widths = [max(len(row[column]) for row in (header, *rows)) for column in range(len(header) - 1)]
     lines = ["  ".join([*(cell.ljust(width) for cell, width in zip(row, widths, strict=False)), row[-1]])
              for row in (header, *rows)]
@@ -39,6 +42,15 @@ def controls_table(catalogue: Catalogue) -> str:
                  f"{best[Automation.PLANNED]} at best by a planned control, "
                  f"{best[Automation.MANUAL]} by manual controls only")
     return "\n".join(lines)
+
+
+def _cis(control: Control, shown: int = 3) -> str:
+    """The control's CIS Debian 12 ids, the first few and a count of the rest (`explain` lists them all)."""
+    ids = control.references.get("cis_debian_12", ())
+    if not ids:
+        return "-"
+    more = f" +{len(ids) - shown}" if len(ids) > shown else ""
+    return ",".join(ids[:shown]) + more
 
 
 def _best_automation(catalogue: Catalogue, clause: Clause) -> Automation | None:

@@ -79,8 +79,10 @@ def new_run_id(now: datetime) -> str:
 
 
 def host_params(plan: AuditPlan, target: Target, origin: str) -> dict[str, dict[str, Any]]:
-    controls = {control.id: control for control in plan.controls}
-    return resolve_params(controls, target.variables, f"{origin}: host {target.name}")
+    # Validated against every control, so an inventory tuned for all of them works with --controls too.
+    controls = {control.id: control for control in plan.catalogue.controls}
+    params = resolve_params(controls, target.variables, f"{origin}: host {target.name}")
+    return {control.id: params[control.id] for control in plan.controls}
 
 
 def audit_target(plan: AuditPlan, target: Target, params: dict[str, dict[str, Any]]) -> list[Finding]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import shutil
 import sys
@@ -67,9 +68,15 @@ def is_current(image_dir: Path, codename: str) -> bool:
 
 
 def ensure_image(image_dir: Path, codename: str) -> Path:
-    """Return the image's root filesystem, building it first if missing or stale."""
+    """Return the image's root filesystem, building it first if missing or stale.
+
+    Labs started side by side share the cache: a lock makes the second wait for the first one's build."""
     if not is_current(image_dir, codename):
-        build_image(image_dir, codename)
+        image_dir.parent.mkdir(parents=True, exist_ok=True)
+        with (image_dir.parent / f"{image_dir.name}.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not is_current(image_dir, codename):
+                build_image(image_dir, codename)
     return rootfs(image_dir)
 
 

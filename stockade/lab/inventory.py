@@ -45,6 +45,11 @@ def inventory_document(paths: LabPaths, hosts: Sequence[LabHost], release: str) 
                         "ansible_ssh_private_key_file": str(paths.key),
                         "ansible_ssh_common_args": " ".join(f"-o {opt}" for opt in _ssh_options(paths)),
                         "lab_debian_release": release,
+                        # The web_edge role's internal CA (created beside this inventory) is what the
+                        # lab's TLS chains are checked against.
+                        "stockade_params": {
+                            "TLS-03": {"ca_file": str(paths.inventory.resolve() / "web_edge_ca" / "ca.crt")},
+                        },
                     },
                 }
             }

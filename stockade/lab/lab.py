@@ -119,6 +119,7 @@ def down(paths: LabPaths, quiet: bool = False) -> None:
     hosts.terminate_all(paths.site)
     for name in network.lab_namespaces(paths.site):
         network.delete_namespace(name)
+    network.delete_host_links(paths.site)
     hosts.unmount_and_remove(paths.state)
     cgroups.remove_all(paths.site.cgroup_name)
     for host in _recorded_hosts(paths):

@@ -26,6 +26,7 @@ def delete_bridge(site: LabSite) -> None:
 
 def create_host_network(host: LabHost) -> None:
     site = host.site
+    delete_link(host.veth)  # the kernel may still be tearing down a previous lab's namespace
     run(["ip", "netns", "add", host.netns])
     run(["ip", "link", "add", host.veth, "type", "veth", "peer", "name", "eth0", "netns", host.netns])
     run(["ip", "link", "set", host.veth, "master", site.bridge, "up"])
@@ -34,6 +35,20 @@ def create_host_network(host: LabHost) -> None:
     run([*inside, "addr", "add", f"{host.address}/{site.network.prefixlen}", "dev", "eth0"])
     run([*inside, "link", "set", "eth0", "up"])
     run([*inside, "route", "add", "default", "via", str(site.gateway)])
+
+
+def delete_link(name: str) -> None:
+    if _link_exists(name):
+        run(["ip", "link", "delete", name], check=False)
+
+
+def delete_host_links(site: LabSite) -> None:
+    """Host-side veths outlive `ip netns delete` until the kernel has destroyed the namespace."""
+    listing = run(["ip", "-o", "link", "show"]).stdout
+    names = [line.split(":")[1].strip().split("@")[0] for line in listing.splitlines()]
+    for name in names:
+        if name.startswith(f"stk{site.id}v"):
+            delete_link(name)
 
 
 def lab_namespaces(site: LabSite) -> list[str]:

@@ -9,9 +9,12 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from stockade.engine.model import STATUS_SEVERITY_ORDER, RunResult, Status, Verdict
+from stockade.history.chart import STACK_ORDER, build_chart
+from stockade.history.context import ReportContext
 from stockade.report.ordering import group_by_host, worst_status
 
 TEMPLATE = "report.html.j2"
+DIFF_ROWS_SHOWN = 500  # changes listed in the page; `stockade diff` lists them all
 
 # What each status means, shown in the summary legend and as badge tooltips.
 STATUS_MEANINGS: dict[Status, str] = {
@@ -53,9 +56,18 @@ def _environment() -> Environment:
     return env
 
 
-def render_html(result: RunResult) -> str:
-    """Render ``result`` as one HTML page: inline CSS, no scripts, no external resources."""
+# Above this many findings the page lists every non-pass finding but only counts the passes, so that a
+# fleet-wide report still opens in a browser; results.json keeps every finding with its evidence.
+LIST_PASSES_UP_TO = 5000
+
+
+def render_html(result: RunResult, context: ReportContext | None = None) -> str:
+    """Render ``result`` as one HTML page: inline CSS, no scripts, no external resources.
+
+    With a ``context``: the changes since the previous run and a chart (inline SVG) of results over time.
+    """
     counts = result.counts()
+    context = context or ReportContext()
     template = _environment().get_template(TEMPLATE)
     return template.render(
         meta=result.metadata,
@@ -67,4 +79,9 @@ def render_html(result: RunResult) -> str:
         error_count=counts[Status.ERROR.value],
         clauses=result.clauses,
         verdict_labels=VERDICT_LABELS,
+        diff=context.diff,
+        diff_rows=context.diff.notable()[:DIFF_ROWS_SHOWN] if context.diff is not None else [],
+        chart=build_chart(context.series),
+        stack_order=STACK_ORDER,
+        list_passes=len(result.findings) <= LIST_PASSES_UP_TO,
     )

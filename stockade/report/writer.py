@@ -11,16 +11,37 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from stockade.engine.model import RunResult
+from stockade.history.context import ReportContext
+from stockade.integrity.keys import Signer
+from stockade.integrity.manifest import MANIFEST_FILES, chain_lock, previous_link, write_head, write_manifest
 from stockade.report.html_report import render_html
 from stockade.report.json_report import render_json, validate_results
 from stockade.report.junit import render_junit
+from stockade.report.oscal import render_oscal
+from stockade.report.sarif import render_sarif
 
 # format name -> (file name, renderer)
 FORMATS: dict[str, tuple[str, Callable[[RunResult], str]]] = {
     "json": ("results.json", render_json),
     "html": ("report.html", render_html),
     "junit": ("junit.xml", render_junit),
+    "sarif": ("results.sarif", render_sarif),
+    "oscal": ("assessment-results.json", render_oscal),
 }
+# Views that also show the previous run and the history (ReportContext), when one is given.
+_CONTEXT_RENDERERS: dict[str, Callable[..., str]] = {
+    "html": render_html,
+    "sarif": render_sarif,
+}
+
+
+def _render(name: str, result: RunResult, context: ReportContext | None) -> str:
+    renderer = FORMATS[name][1]
+    contextual = _CONTEXT_RENDERERS.get(name)
+    # Only the stock renderer takes the context (a test may swap in another renderer).
+    if context is not None and contextual is not None and renderer == contextual:
+        return contextual(result, context)
+    return renderer(result)
 
 
 def _check_formats(formats: Sequence[str]) -> list[str]:
@@ -59,7 +80,8 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def write_reports(result: RunResult, out_dir: Path, formats: Sequence[str]) -> list[Path]:
+def write_reports(result: RunResult, out_dir: Path, formats: Sequence[str], *,
+                  context: ReportContext | None = None, signer: Signer | None = None) -> list[Path]:
     """Render ``formats`` of ``result`` into the new directory ``out_dir``; return the files written.
 
     Before anything touches the disk: every format name is checked (``ValueError`` names an unknown
@@ -68,6 +90,12 @@ def write_reports(result: RunResult, out_dir: Path, formats: Sequence[str]) -> l
     written to a temporary directory next to ``out_dir`` and renamed into place, so ``out_dir``
     appears complete or not at all. The directory is private to the user (mode 0700): reports
     describe the weaknesses of the audited hosts.
+
+    ``context`` (the previous run, the diff, the history) feeds the HTML and SARIF views. With a
+    ``signer``, the staging directory also gets ``manifest.json`` (SHA-256 of every report, the previous
+    run's manifest digest), ``manifest.sig`` and ``manifest.pub`` before it is renamed into place, and the
+    chain head of the reports directory moves to the new run, all under a lock so two runs never fork
+    the chain.
     """
     requested = _check_formats(formats)
     out_dir = Path(out_dir)
@@ -75,7 +103,7 @@ def write_reports(result: RunResult, out_dir: Path, formats: Sequence[str]) -> l
 
     json_text = render_json(result)
     validate_results(json.loads(json_text))
-    rendered = {name: json_text if name == "json" else FORMATS[name][1](result) for name in requested}
+    rendered = {name: json_text if name == "json" else _render(name, result, context) for name in requested}
 
     parent = out_dir.absolute().parent
     parent.mkdir(parents=True, exist_ok=True)
@@ -83,19 +111,33 @@ def write_reports(result: RunResult, out_dir: Path, formats: Sequence[str]) -> l
     try:
         for name, text in rendered.items():
             _write_durably(staging / FORMATS[name][0], text)
-        _fsync_dir(staging)
-        _refuse_existing(out_dir)
-        try:
-            # On POSIX, rename only replaces an *empty* directory; a concurrent run's reports survive.
-            staging.rename(out_dir)
-        except OSError as exc:
-            if exc.errno in (errno.EEXIST, errno.ENOTEMPTY, errno.ENOTDIR):
-                raise FileExistsError(
-                    errno.EEXIST, "report directory appeared while writing", str(out_dir)
-                ) from exc
-            raise
+        if signer is None:
+            _publish(staging, out_dir)
+        else:
+            with chain_lock(parent):
+                digest = write_manifest(staging, result.metadata.run_id, signer, previous_link(parent))
+                _publish(staging, out_dir)
+                write_head(parent, result.metadata.run_id, out_dir.name, digest)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     _fsync_dir(parent)
-    return [out_dir / FORMATS[name][0] for name in requested]
+    written = [out_dir / FORMATS[name][0] for name in requested]
+    if signer is not None:
+        written += [out_dir / name for name in MANIFEST_FILES]
+    return written
+
+
+def _publish(staging: Path, out_dir: Path) -> None:
+    """Rename the complete staging directory to ``out_dir`` (never over an existing one)."""
+    _fsync_dir(staging)
+    _refuse_existing(out_dir)
+    try:
+        # On POSIX, rename only replaces an *empty* directory; a concurrent run's reports survive.
+        staging.rename(out_dir)
+    except OSError as exc:
+        if exc.errno in (errno.EEXIST, errno.ENOTEMPTY, errno.ENOTDIR):
+            raise FileExistsError(
+                errno.EEXIST, "report directory appeared while writing", str(out_dir)
+            ) from exc
+        raise

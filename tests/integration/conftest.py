@@ -19,6 +19,11 @@ import pytest
 from stockade.lab import cgroups, image
 from stockade.lab.config import RELEASES, LabPaths
 
+# Under pytest-xdist each worker gets a lab of its own (labs run side by side: STOCKADE_LAB_ID).
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _WORKER.startswith("gw") and "STOCKADE_LAB_ID" not in os.environ:
+    os.environ["STOCKADE_LAB_ID"] = str(10 + int(_WORKER[2:]))
+
 STOCKADE = [sys.executable, "-m", "stockade"]
 REPO = Path(__file__).resolve().parents[2]
 

@@ -48,3 +48,16 @@ def test_bad_overrides_name_the_inventory_host_and_key(overrides: dict[str, Any]
     with pytest.raises(UsageError, match=r"^inventory\.yml: host web-1: ") as error:
         resolve_params(CONTROLS, {"stockade_params": overrides}, WHERE)
     assert message in str(error.value)
+
+
+def test_audit_plan_accepts_inventory_parameters_of_unselected_controls() -> None:
+    import testinfra
+
+    from stockade.engine.audit import host_params, plan_audit
+    from stockade.engine.targets import Target
+
+    plan = plan_audit(["SSH-01"])
+    other = next(c for c in plan.catalogue.controls if c.parameters and c.id != "SSH-01")
+    name, spec = next(iter(other.parameters.items()))
+    target = Target("web-1", testinfra.get_host("local://"), {"stockade_params": {other.id: {name: spec.default}}})
+    assert host_params(plan, target, "inventory.yml") == {"SSH-01": {}}

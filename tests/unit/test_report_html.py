@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
+import pytest
 from report_factory import make_finding, make_result, mixed_result
 
 from stockade.engine.model import Severity, Status
@@ -213,3 +214,15 @@ def test_every_finding_row_shows_its_own_status_badge() -> None:
         for row in rows:
             status_cell = row.split("</tr>", 1)[0]
             assert re.findall(r'class="badge badge-(\w+)"', status_cell) == [status.value]
+
+
+def test_a_large_run_lists_every_problem_but_only_counts_the_passes(monkeypatch: pytest.MonkeyPatch) -> None:
+    from stockade.report import html_report
+
+    monkeypatch.setattr(html_report, "LIST_PASSES_UP_TO", 1)
+    result = make_result(make_finding(Status.PASS, check_id="passing_check"),
+                         make_finding(Status.FAIL, check_id="failing_check"))
+    html = render_html(result)
+    assert "failing_check" in html
+    assert "passing_check" not in html
+    assert "passing findings are counted above, not listed" in html

@@ -47,8 +47,8 @@ def test_report_directory_is_private(tmp_path: Path) -> None:
 
 def test_unknown_format_writes_nothing(tmp_path: Path) -> None:
     out_dir = tmp_path / "run-1"
-    with pytest.raises(ValueError, match="'sarif'"):
-        write_reports(mixed_result(), out_dir, ["json", "sarif", "html"])
+    with pytest.raises(ValueError, match="'pdf'"):
+        write_reports(mixed_result(), out_dir, ["json", "pdf", "html"])
     assert entries(tmp_path) == []
 
 

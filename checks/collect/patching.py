@@ -1,0 +1,169 @@
+"""Host side of the patching checks (PATCH-01..03): apt's view of pending updates, unattended-upgrades'
+configuration, timers and log, a pending reboot, and the kernels.
+
+Nothing here changes the host: no `apt-get update` (the host's existing package lists are used, and their
+freshness is reported), pending updates come from `apt-get -s` (a simulation, without taking apt's lock).
+"""
+
+import gzip
+import os
+import re
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from checks.collect.core import command_fact, fact, run_command
+
+_PATCHING_LISTS = Path("/var/lib/apt/lists")
+_PATCHING_ARCHIVES = Path("/var/cache/apt/archives")
+_PATCHING_PERIODIC = Path("/var/lib/apt/periodic")
+_PATCHING_UU_LOG_DIR = Path("/var/log/unattended-upgrades")
+_PATCHING_RELEASE_FIELDS = ("Origin", "Label", "Suite", "Codename", "Version", "Date", "Valid-Until")
+# Read-only apt: no lock, and the binary caches are built in memory instead of rewritten in /var/cache/apt.
+_PATCHING_APT_RO = ["-o", "Debug::NoLocking=1", "-o", "Dir::Cache::pkgcache=", "-o", "Dir::Cache::srcpkgcache="]
+_PATCHING_INST = re.compile(r"^Inst (\S+) \[([^\]]+)\] \((\S+) ")
+# unattended-upgrades log lines worth keeping: run boundaries, what it did, and what went wrong.
+_PATCHING_UU_KEEP = re.compile(r" (ERROR|WARNING|CRITICAL) |Starting unattended upgrades script|All upgrades installed|"
+                      r"No packages found that can be upgraded|Packages that will be upgraded|"
+                      r"Installing the upgrades failed|Packages that are auto removed|package .* kept back")
+
+
+def _patching_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _patching_mtime(path: Path) -> str | None:
+    try:
+        return datetime.fromtimestamp(path.stat().st_mtime, UTC).isoformat(timespec="seconds")
+    except OSError:
+        return None
+
+
+def _patching_release_header(path: Path) -> dict[str, str]:
+    """The top fields of a Release/InRelease file (an InRelease starts with a PGP armour line)."""
+    fields: dict[str, str] = {}
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        for number, line in enumerate(handle):
+            if number > 60 or line.startswith((" ", "MD5Sum:", "SHA1:", "SHA256:", "SHA512:")):
+                break
+            key, sep, value = line.partition(":")
+            if sep and key in _PATCHING_RELEASE_FIELDS:
+                fields[key] = value.strip()
+    return fields
+
+
+def _patching_configured_suites() -> list[dict[str, Any]]:
+    """Every suite of the configured sources (`apt-get indextargets --no-release-info`, which lists what
+    `apt-get update` would fetch) with the Release list file the host holds for it, or None."""
+    targets = run_command(["apt-get", *_PATCHING_APT_RO, "indextargets", "--no-release-info",
+                           "--format", "$(REPO_URI) $(RELEASE) $(FILENAME)", "Identifier: Packages"])
+    if targets.get("rc") != 0:
+        return [{"error": targets.get("error") or targets.get("stderr", "")}]
+    suites: dict[tuple[str, str], str | None] = {}
+    for line in str(targets.get("stdout", "")).splitlines():
+        parts = line.split(" ")
+        if len(parts) != 3 or (parts[0], parts[1]) in suites:
+            continue
+        repo, suite, filename = parts
+        marker = f"_dists_{suite.replace('/', '_')}_"
+        prefix = filename[:filename.find(marker) + len(marker)] if marker in filename else None
+        found = None
+        for name in ("InRelease", "Release"):
+            if prefix and Path(prefix + name).is_file():
+                found = Path(prefix + name).name
+                break
+        suites[(repo, suite)] = found
+    return [{"repo": repo, "suite": suite, "release_file": found} for (repo, suite), found in suites.items()]
+
+
+@fact("patching_pending_updates")
+def _patching_pending_updates() -> dict[str, Any]:
+    simulation = run_command(["apt-get", "-s", *_PATCHING_APT_RO, "dist-upgrade"])
+    names = sorted({m.group(1) for m in map(_PATCHING_INST.match, str(simulation.get("stdout", "")).splitlines()) if m})
+    releases = {}
+    for path in sorted(_PATCHING_LISTS.glob("*Release")):
+        if path.name.endswith(("_InRelease", "_Release")):
+            releases[path.name] = {"mtime": _patching_mtime(path), **_patching_release_header(path)}
+    suites = _patching_configured_suites()
+    downloaded = {p.name: _patching_mtime(p) for p in sorted(_PATCHING_ARCHIVES.glob("*.deb"))}
+    return {
+        "collected_at": _patching_now(),
+        "simulation": simulation,
+        "policy": run_command(["apt-cache", *_PATCHING_APT_RO, "policy", *names]) if names else None,
+        "sources": run_command(["apt-cache", *_PATCHING_APT_RO, "policy"]),
+        "releases": releases,
+        "suites": suites,
+        "downloaded": downloaded,
+        "update_success_stamp": _patching_mtime(_PATCHING_PERIODIC / "update-success-stamp"),
+    }
+
+
+@fact("patching_apt_config")
+def _patching_apt_config() -> dict[str, Any]:
+    """apt's effective configuration (`apt-config dump`), reduced to APT::Periodic and Unattended-Upgrade."""
+    dump = run_command(["apt-config", "dump"])
+    if dump.get("rc") == 0:
+        dump["stdout"] = "".join(line + "\n" for line in str(dump["stdout"]).splitlines()
+                                 if line.startswith(("APT::Periodic", "Unattended-Upgrade")))
+    return dump
+
+
+command_fact("patching_uu_package", ["dpkg-query", "-W", "-f=${db:Status-Abbrev} ${Version}", "unattended-upgrades"])
+command_fact("patching_timers", [
+    "systemctl", "show", "--property=Id,UnitFileState,ActiveState,SubState,LastTriggerUSec,NextElapseUSecRealtime",
+    "apt-daily.timer", "apt-daily-upgrade.timer"])
+
+
+@fact("patching_uu_log")
+def _patching_uu_log() -> dict[str, Any]:
+    """The run boundaries, results and errors from unattended-upgrades' log (newest file that has lines),
+    with the host's UTC offset (the log's timestamps are local time), and the success stamp."""
+    kept: list[str] = []
+    source = None
+    for name in ("unattended-upgrades.log", "unattended-upgrades.log.1", "unattended-upgrades.log.2.gz"):
+        path = _PATCHING_UU_LOG_DIR / name
+        try:
+            opener = gzip.open if name.endswith(".gz") else open
+            with opener(path, "rt", encoding="utf-8", errors="replace") as handle:
+                lines = [line.rstrip("\n") for line in handle if _PATCHING_UU_KEEP.search(line)]
+        except OSError:
+            continue
+        if lines:
+            kept, source = lines[-300:], str(path)
+            break
+    return {
+        "collected_at": _patching_now(),
+        "log": source,
+        "lines": kept,
+        "log_dir_exists": _PATCHING_UU_LOG_DIR.is_dir(),
+        "utc_offset": time.strftime("%z"),
+        "success_stamp": _patching_mtime(_PATCHING_PERIODIC / "unattended-upgrades-stamp"),
+    }
+
+
+@fact("patching_reboot_required")
+def _patching_reboot_required() -> dict[str, Any]:
+    flag = Path("/var/run/reboot-required")
+    if not flag.exists():
+        return {"required": False, "collected_at": _patching_now()}
+    try:
+        packages = sorted(set(Path("/var/run/reboot-required.pkgs").read_text().split()))
+    except OSError:
+        packages = []
+    return {"required": True, "collected_at": _patching_now(), "since": _patching_mtime(flag), "packages": packages}
+
+
+@fact("patching_kernel")
+def _patching_kernel() -> dict[str, Any]:
+    virt = run_command(["systemd-detect-virt", "--container"])
+    container = str(virt.get("stdout", "")).strip() if virt.get("rc") == 0 else None
+    if container is None and Path("/run/systemd/container").exists():
+        container = Path("/run/systemd/container").read_text().strip() or "unknown"
+    images = run_command(["dpkg-query", "-W", "-f=${Package} ${Version} ${db:Status-Abbrev}\n", "linux-image-[0-9]*"])
+    return {
+        "running": os.uname().release,
+        "container": container,
+        "boot_kernels": sorted(p.name.removeprefix("vmlinuz-") for p in Path("/boot").glob("vmlinuz-*")),
+        "packages": str(images.get("stdout", "")).splitlines() if images.get("rc") == 0 else [],
+    }

@@ -1,0 +1,243 @@
+"""TLS-01..04 evaluators: pure functions of the tls_scan probe's data (sample from a real lab host)."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from checks.model import MissingFact
+from checks.probes.tls import hostname_matches
+from checks.tls import TLS_CHECKS, weakness
+from stockade.engine.model import Status
+
+# roles/web_edge on Debian 13 (nginx 1.26.3), scanned from the controller by checks/probes/tls.py.
+WEB_EDGE_TRIXIE: dict[str, Any] = \
+{'address': '198.18.5.11',
+     'ca_file': 'web_edge_ca/ca.crt',
+     'ccs_injection': {'vulnerable': False},
+     'certificate': {'chain': [{'common_names': ['lab-01'],
+                                'issuer': 'CN=Stockade internal CA',
+                                'key_bits': 3072,
+                                'key_type': 'RSA',
+                                'not_after': '2027-12-31T07:17:53+00:00',
+                                'not_before': '2026-11-29T07:17:53+00:00',
+                                'self_issued': False,
+                                'serial': '2e8af1798906afe69c1ef3e1d7904476ad91b8c3',
+                                'signature_algorithm': 'sha256WithRSAEncryption',
+                                'signature_algorithm_oid': '1.2.840.113549.1.1.11',
+                                'signature_hash': 'sha256',
+                                'subject': 'CN=lab-01',
+                                'subject_alt_names': {'dns': ['lab-01'], 'ip': ['198.18.5.11']}}],
+                     'hostname_matches': True,
+                     'ocsp_stapled': False,
+                     'sslyze_path_validation': [{'error': 'validation failed: candidates exhausted: all '
+                                                          'candidates exhausted with no interior errors',
+                                                 'trust_store': 'Windows',
+                                                 'valid': False}],
+                     'trust': {'anchor': 'CN=Stockade internal CA',
+                               'ca_file': 'web_edge_ca/ca.crt',
+                               'path': ['CN=lab-01', 'CN=Stockade internal CA'],
+                               'trusted': True}},
+     'compression': {'supported': False},
+     'endpoint': '198.18.5.11:443 (lab-01)',
+     'heartbleed': {'vulnerable': False},
+     'hsts': {'include_subdomains': False, 'max_age': 31536000, 'path': '/', 'present': True},
+     'port': 443,
+     'protocols': {'SSL 2.0': {'accepted_suites': [], 'anonymous_suites': [], 'supported': False},
+                   'SSL 3.0': {'accepted_suites': [], 'anonymous_suites': [], 'supported': False},
+                   'TLS 1.0': {'accepted_suites': [], 'anonymous_suites': [], 'supported': False},
+                   'TLS 1.1': {'accepted_suites': [], 'anonymous_suites': [], 'supported': False},
+                   'TLS 1.2': {'accepted_suites': ['TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256',
+                                                   'TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384',
+                                                   'TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256'],
+                               'anonymous_suites': [],
+                               'supported': True},
+                   'TLS 1.3': {'accepted_suites': ['TLS_CHACHA20_POLY1305_SHA256', 'TLS_AES_256_GCM_SHA384',
+                                                   'TLS_AES_128_GCM_SHA256'],
+                               'anonymous_suites': [],
+                               'supported': True}},
+     'renegotiation': {'supports_secure_renegotiation': True, 'vulnerable_to_client_renegotiation_dos': False},
+     'robot': {'result': 'NOT_VULNERABLE_RSA_NOT_SUPPORTED'},
+     'scanned_at': '2026-11-29T07:21:33+00:00',
+     'server_name': 'lab-01',
+     'status': 'scanned'}
+
+REPO = Path(__file__).resolve().parents[2]
+CHECKS = {check.id: check for check in TLS_CHECKS}
+# The controls as written (not load_catalogue(): it also judges every other area's checks).
+CONTROLS = {control["id"]: control for control in
+            yaml.safe_load((REPO / "checks/catalogue/controls.yml").read_text())["controls"]}
+
+
+def params(check_id: str, **overrides: Any) -> dict[str, Any]:
+    control = CONTROLS[CHECKS[check_id].control_id]
+    return {**{name: spec["default"] for name, spec in control["parameters"].items()}, **overrides}
+
+
+def run_all(*endpoints: dict[str, Any], **overrides: Any) -> dict[str, tuple[Status, str]]:
+    facts = {"tls_scan": {"endpoints": list(endpoints)}}
+    results = {}
+    for check_id, check in CHECKS.items():
+        outcome = check.evaluate(facts, params(check_id, **overrides))
+        results[check_id] = (outcome.status, outcome.message)
+    return results
+
+
+def failing(*endpoints: dict[str, Any], **overrides: Any) -> dict[str, Status]:
+    return {check_id: status for check_id, (status, _) in run_all(*endpoints, **overrides).items()
+            if status is not Status.PASS}
+
+
+def sample() -> dict[str, Any]:
+    return copy.deepcopy(WEB_EDGE_TRIXIE)
+
+
+def test_the_roles_endpoint_passes_every_tls_check() -> None:
+    assert failing(sample()) == {}
+
+
+def test_every_tls_check_belongs_to_an_automated_control_listing_it() -> None:
+    for check in TLS_CHECKS:
+        control = CONTROLS[check.control_id]
+        assert control["automation"] == "automated"
+        assert check.id in control["checks"]
+        assert check.probes == ("tls_scan",)
+
+
+@pytest.mark.parametrize(("mutate", "expected"), [
+    (lambda e: e["protocols"]["TLS 1.0"].update(supported=True, accepted_suites=["TLS_RSA_WITH_AES_128_CBC_SHA"]),
+     "tls_no_legacy_protocols"),
+    (lambda e: e["protocols"]["SSL 3.0"].update(supported=True, accepted_suites=["TLS_RSA_WITH_RC4_128_SHA"]),
+     "tls_no_legacy_protocols"),
+    (lambda e: e["protocols"]["TLS 1.2"]["accepted_suites"].append("TLS_RSA_WITH_3DES_EDE_CBC_SHA"),
+     "tls_no_weak_cipher_suites"),
+    (lambda e: e["protocols"]["TLS 1.2"]["accepted_suites"].append("TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"),
+     "tls_no_weak_cipher_suites"),
+    (lambda e: e["certificate"]["chain"][0].update(key_type="RSA", key_bits=1024), "tls_leaf_key_rsa"),
+    (lambda e: e["certificate"]["chain"][0].update(key_type="ECDSA (secp256r1)", key_bits=256), "tls_leaf_key_rsa"),
+    (lambda e: e["certificate"]["chain"][0].update(signature_algorithm="sha1WithRSAEncryption",
+                                                   signature_algorithm_oid="1.2.840.113549.1.1.5"),
+     "tls_signature_sha256_rsa"),
+    (lambda e: e["certificate"]["trust"].update(trusted=False, reason="no certificate of the CA bundle issued it"),
+     "tls_chain_trusted"),
+    (lambda e: e["certificate"].update(hostname_matches=False), "tls_hostname_matches"),
+    (lambda e: e["certificate"]["chain"][0].update(not_after="2026-12-10T00:00:00+00:00"),
+     "tls_certificate_not_expiring"),
+    (lambda e: e["hsts"].update(present=False, max_age=None), "tls_hsts"),
+    (lambda e: e["hsts"].update(max_age=86400), "tls_hsts"),
+    (lambda e: e["heartbleed"].update(vulnerable=True), "tls_not_vulnerable_heartbleed"),
+    (lambda e: e["ccs_injection"].update(vulnerable=True), "tls_not_vulnerable_ccs_injection"),
+    (lambda e: e["robot"].update(result="VULNERABLE_WEAK_ORACLE"), "tls_not_vulnerable_robot"),
+    (lambda e: e["robot"].update(result="UNKNOWN_INCONSISTENT_RESULTS"), "tls_not_vulnerable_robot"),
+    (lambda e: e["renegotiation"].update(supports_secure_renegotiation=False), "tls_secure_renegotiation"),
+    (lambda e: e["renegotiation"].update(vulnerable_to_client_renegotiation_dos=True), "tls_secure_renegotiation"),
+    (lambda e: e["compression"].update(supported=True), "tls_no_compression"),
+])
+def test_each_weakness_fails_exactly_its_own_check(mutate: Any, expected: str) -> None:
+    endpoint = sample()
+    mutate(endpoint)
+    assert failing(endpoint) == {expected: Status.FAIL}
+
+
+def test_the_evidence_shows_what_was_offered() -> None:
+    endpoint = sample()
+    endpoint["protocols"]["TLS 1.1"].update(supported=True, accepted_suites=["TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"])
+    outcome = CHECKS["tls_no_legacy_protocols"].evaluate({"tls_scan": {"endpoints": [endpoint]}}, {})
+    assert outcome.status is Status.FAIL
+    assert "TLS 1.1 accepted" in outcome.message
+    assert outcome.observed["198.18.5.11:443 (lab-01)"]["TLS 1.1"] == ["TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"]
+
+
+def test_parameters_move_the_thresholds() -> None:
+    assert failing(sample(), min_rsa_bits=4096) == {"tls_leaf_key_rsa": Status.FAIL}
+    assert failing(sample(), expiry_days=500) == {"tls_certificate_not_expiring": Status.FAIL}
+    assert failing(sample(), min_hsts_max_age=63072000) == {"tls_hsts": Status.FAIL}
+    assert failing(sample(), signature_hashes=["sha384"]) == {"tls_signature_sha256_rsa": Status.FAIL}
+
+
+def test_a_self_issued_root_sent_by_the_server_is_not_judged_by_its_signature() -> None:
+    endpoint = sample()
+    root = {**endpoint["certificate"]["chain"][0], "subject": "CN=Old root", "self_issued": True,
+            "signature_algorithm": "sha1WithRSAEncryption", "signature_algorithm_oid": "1.2.840.113549.1.1.5"}
+    intermediate = {**endpoint["certificate"]["chain"][0], "subject": "CN=Intermediate",
+                    "signature_algorithm": "sha384WithRSAEncryption",
+                    "signature_algorithm_oid": "1.2.840.113549.1.1.12"}
+    endpoint["certificate"]["chain"] += [intermediate, root]
+    assert failing(endpoint) == {"tls_signature_sha256_rsa": Status.FAIL}  # the intermediate, not the root
+    assert failing(endpoint, signature_hashes=["sha256", "sha384"]) == {}
+
+
+def test_refused_endpoint_fails_serving_and_leaves_every_property_in_error() -> None:
+    refused = {"endpoint": "198.18.5.11:443 (lab-01)", "status": "refused",
+               "error": "ServerRejectedConnection: Server rejected the connection"}
+    results = run_all(refused)
+    assert results.pop("tls_endpoint_serves")[0] is Status.FAIL
+    assert {status for status, _ in results.values()} == {Status.ERROR}
+
+
+def test_endpoint_that_does_not_answer_is_error_everywhere_never_pass() -> None:
+    silent = {"endpoint": "198.18.5.11:443 (lab-01)", "status": "unreachable",
+              "error": "ConnectionToServerTimedOut: Connection to the server timed out"}
+    assert {status for status, _ in run_all(silent).values()} == {Status.ERROR}
+
+
+def test_a_failed_sub_scan_is_error_for_its_property_only() -> None:
+    endpoint = sample()
+    endpoint["robot"] = {"error": "BUG_IN_SSLYZE: something"}
+    assert failing(endpoint) == {"tls_not_vulnerable_robot": Status.ERROR}
+
+
+def test_fail_on_one_endpoint_outweighs_error_on_another() -> None:
+    bad = sample()
+    bad["hsts"] = {"present": False, "max_age": None}
+    silent = {"endpoint": "198.18.5.11:8443 (lab-01)", "status": "unreachable", "error": "timed out"}
+    status, message = run_all(bad, silent)["tls_hsts"]
+    assert status is Status.FAIL
+    assert "not evaluated: 198.18.5.11:8443" in message
+
+
+def test_missing_or_failed_probe_is_missing_fact() -> None:
+    check = CHECKS["tls_hsts"]
+    with pytest.raises(MissingFact):
+        check.evaluate({}, {})
+    with pytest.raises(MissingFact):
+        check.evaluate({"tls_scan": {"error": "ValueError: tls_endpoints must be a list"}}, {})
+    with pytest.raises(MissingFact):
+        check.evaluate({"tls_scan": {"endpoints": []}}, {})
+
+
+@pytest.mark.parametrize(("suite", "reason"), [
+    ("TLS_RSA_WITH_NULL_SHA256", "NULL encryption"),
+    ("TLS_ECDHE_RSA_WITH_NULL_SHA", "NULL encryption"),
+    ("TLS_DH_anon_WITH_AES_128_GCM_SHA256", "anonymous"),
+    ("TLS_ECDH_anon_WITH_AES_128_CBC_SHA", "anonymous"),
+    ("TLS_RSA_EXPORT_WITH_RC4_40_MD5", "export"),
+    ("TLS_RSA_WITH_RC4_128_SHA", "RC4"),
+    ("TLS_RSA_WITH_3DES_EDE_CBC_SHA", "3DES/DES"),
+    ("TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA", "CBC with SHA-1"),
+    ("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", None),
+    ("TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256", None),
+    ("TLS_AES_128_GCM_SHA256", None),
+])
+def test_weak_suite_names(suite: str, reason: str | None) -> None:
+    assert weakness(suite) == reason
+
+
+@pytest.mark.parametrize(("sans", "cns", "name", "matches"), [
+    ({"dns": ["lab-01"], "ip": []}, [], "lab-01", True),
+    ({"dns": ["lab-01"], "ip": []}, [], "LAB-01.", True),
+    ({"dns": ["lab-01"], "ip": []}, [], "lab-02", False),
+    ({"dns": ["*.example.org"], "ip": []}, [], "www.example.org", True),
+    ({"dns": ["*.example.org"], "ip": []}, [], "a.b.example.org", False),
+    ({"dns": ["*.example.org"], "ip": []}, [], "example.org", False),
+    ({"dns": ["lab-01"], "ip": ["198.18.5.11"]}, [], "198.18.5.11", True),
+    ({"dns": ["198.18.5.11"], "ip": []}, [], "198.18.5.11", False),  # an address must be an IP SAN
+    ({"dns": ["other"], "ip": []}, ["lab-01"], "lab-01", False),  # with a SAN, the CN does not count
+    ({"dns": [], "ip": []}, ["lab-01"], "lab-01", True),
+])
+def test_hostname_matching(sans: dict[str, list[str]], cns: list[str], name: str, matches: bool) -> None:
+    assert hostname_matches({"subject_alt_names": sans, "common_names": cns}, name) is matches

@@ -15,4 +15,4 @@ $stockade harden -i "$inventory"
 echo "== audit after hardening" >&2
 $stockade audit -i "$inventory" -o "$reports"
 run_dir=$(ls -1d "$reports"/*/ | sort | tail -n 1)
-echo "report: $(realpath "$run_dir")report.html"
+echo "report: $(realpath "$run_dir")/report.html"

@@ -36,6 +36,14 @@ def stockade(*args: str, check: bool = False, timeout: float = 900) -> subproces
     return proc
 
 
+def _parent(pid: int) -> int | None:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None  # exited while we looked
+    return next(int(line.split()[1]) for line in status.splitlines() if line.startswith("PPid:"))
+
+
 @dataclass(frozen=True)
 class Lab:
     release: str
@@ -52,8 +60,7 @@ class Lab:
     def console(self, host: str, command: str) -> subprocess.CompletedProcess[str]:
         """Run a command inside the host without SSH (as its console would): for repairs SSH cannot do."""
         launcher = int((self.paths.state / "hosts" / host / "launcher.pid").read_text())
-        init = next(pid for pid in cgroups.lab_pids(self.paths.site.cgroup_name)
-                    if f"PPid:\t{launcher}\n" in Path(f"/proc/{pid}/status").read_text())
+        init = next(pid for pid in cgroups.lab_pids(self.paths.site.cgroup_name) if _parent(pid) == launcher)
         return subprocess.run(["nsenter", "--target", str(init), "--mount", "--uts", "--ipc", "--net", "--pid",
                                "sh", "-c", command], capture_output=True, text=True, timeout=60, check=False)
 

@@ -71,7 +71,7 @@ def test_waived_fail_is_waived_and_expired_waiver_is_fail(lab: Lab, tmp_path: Pa
     approver: Jane Reviewer
     expires: {today - timedelta(days=1)}
 """)
-    code, document, run_dir = audit(lab, tmp_path / "out", "--waivers", str(waivers))
+    code, document, run_dir = audit(lab, tmp_path / "out", "--waivers", str(waivers), "--controls", "SSH-01")
     findings = ssh_findings(document)
     assert findings["lab-01"]["status"] == "waived"
     assert findings["lab-01"]["waiver"]["id"] == "W-001"

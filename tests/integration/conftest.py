@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -51,8 +52,15 @@ class Lab:
     paths: LabPaths
 
     def ssh(self, host: str, command: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["ssh", "-F", str(self.paths.ssh_config), host, command],
-                              capture_output=True, text=True, timeout=60, check=False)
+        # A reload re-executes sshd, which closes its listening socket for a moment: a connection in that
+        # window is refused. Retry only that, briefly; any other failure is returned as it is.
+        for _ in range(20):
+            result = subprocess.run(["ssh", "-F", str(self.paths.ssh_config), host, command],
+                                    capture_output=True, text=True, timeout=60, check=False)
+            if result.returncode != 255 or "Connection refused" not in result.stderr:
+                return result
+            time.sleep(0.5)
+        return result
 
     def netns(self, host: str) -> str:
         return f"{self.paths.site.netns_prefix}{host}"

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from checks.baseline_audit import AuditRule, audits_execution, audits_syscalls, parse_rules, watches
-from checks.model import Check, Facts, MissingFact, Outcome, Params, command_output
+from checks.model import Check, Facts, MissingFact, Outcome, Params, command_output, fact_value
 from stockade.engine.model import Status
 
 NOT_OBSERVABLE = "not observable in a container"
@@ -24,16 +24,6 @@ GLOBAL_SYSCTL_PREFIXES = ("kernel.", "fs.")
 
 
 # --- shared helpers ---------------------------------------------------------------------------------------
-
-def fact_value(facts: Facts, name: str) -> Mapping[str, Any]:
-    """A fact collected by a function (not a command): its mapping, or MissingFact when absent or failed."""
-    value = facts.get(name)
-    if value is None:
-        raise MissingFact(name, "not collected")
-    if "error" in value:
-        raise MissingFact(name, str(value["error"]), value)
-    return value
-
 
 def container_of(facts: Facts) -> str | None:
     """The container manager this host runs under (e.g. systemd-nspawn), or None on a real server or VM."""

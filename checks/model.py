@@ -54,3 +54,18 @@ def command_output(facts: Facts, name: str) -> str:
         stderr = str(fact.get("stderr", "")).strip()
         raise MissingFact(name, f"exit {fact.get('rc')}: {stderr}", fact)
     return str(fact["stdout"])
+
+
+def fact_value(facts: Facts, name: str) -> Any:
+    """A fact as collected (a function's mapping), or MissingFact when it is absent or failed."""
+    fact = facts.get(name)
+    if fact is None:
+        raise MissingFact(name, "not collected")
+    if isinstance(fact, Mapping) and "error" in fact:
+        raise MissingFact(name, str(fact["error"]), fact)
+    return fact
+
+
+def file_content(facts: Facts, name: str) -> str:
+    """Content of a collected file, or MissingFact when it is absent or unreadable."""
+    return str(fact_value(facts, name)["content"])

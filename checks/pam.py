@@ -8,29 +8,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from checks.model import Check, Facts, MissingFact, Outcome, Params
+from checks.model import Check, Facts, MissingFact, Outcome, Params, fact_value, file_content
 from stockade.engine.model import Status
-
-
-def file_content(facts: Facts, name: str) -> str:
-    """Content of a collected file, or MissingFact when it is absent or unreadable."""
-    fact = facts.get(name)
-    if fact is None:
-        raise MissingFact(name, "not collected")
-    if "error" in fact:
-        raise MissingFact(name, str(fact["error"]), fact)
-    return str(fact["content"])
-
-
-def fact_value(facts: Facts, name: str) -> Any:
-    """A structured fact (from an @fact function), or MissingFact when absent or failed."""
-    fact = facts.get(name)
-    if fact is None:
-        raise MissingFact(name, "not collected")
-    if isinstance(fact, Mapping) and "error" in fact:
-        raise MissingFact(name, str(fact["error"]), fact)
-    return fact
-
 
 _PAM_LINE = re.compile(r"(\S+)\s+(\[[^\]]*\]|\S+)\s*(.*)")
 

@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from checks.model import Check, Facts, MissingFact, Outcome, Params, command_output
+from checks.model import Check, Facts, MissingFact, Outcome, Params, command_output, fact_value
 from stockade.engine.model import Status
 
 CONTAINER_REASON = "not observable in a container"
@@ -35,15 +35,6 @@ AGE_METHOD = (
 
 
 # --- small parsers ---------------------------------------------------------------------------------------
-
-def _fact(facts: Facts, name: str) -> Mapping[str, Any]:
-    value = facts.get(name)
-    if value is None:
-        raise MissingFact(name, "not collected")
-    if "error" in value:
-        raise MissingFact(name, str(value["error"]), value)
-    return value
-
 
 def _time(text: str | None) -> datetime | None:
     if not text:
@@ -211,7 +202,7 @@ def parse_uu_runs(lines: list[str], utc_offset: str) -> list[dict[str, Any]]:
 
 
 def evaluate_last_run(facts: Facts, params: Params) -> Outcome:
-    log = _fact(facts, "patching_uu_log")
+    log = fact_value(facts, "patching_uu_log")
     now = _time(log.get("collected_at"))
     if now is None:
         raise MissingFact("patching_uu_log", "the host's clock was not reported", log)
@@ -328,7 +319,7 @@ def _deb_name(name: str, version: str, arch: str) -> str:
 
 def pending_security_updates(facts: Facts) -> tuple[list[dict[str, Any]], list[str], Mapping[str, Any]]:
     """(security updates with their evidence, names of other pending updates, the raw fact)."""
-    pending = _fact(facts, "patching_pending_updates")
+    pending = fact_value(facts, "patching_pending_updates")
     now = _time(pending.get("collected_at"))
     if now is None:
         raise MissingFact("patching_pending_updates", "the host's clock was not reported", pending)
@@ -407,7 +398,7 @@ def evaluate_pending_security(facts: Facts, params: Params) -> Outcome:
 
 
 def evaluate_lists_fresh(facts: Facts, params: Params) -> Outcome:
-    pending = _fact(facts, "patching_pending_updates")
+    pending = fact_value(facts, "patching_pending_updates")
     now = _time(pending.get("collected_at"))
     if now is None:
         raise MissingFact("patching_pending_updates", "the host's clock was not reported", pending)
@@ -447,7 +438,7 @@ def evaluate_lists_fresh(facts: Facts, params: Params) -> Outcome:
 # --- PATCH-03 --------------------------------------------------------------------------------------------
 
 def evaluate_reboot(facts: Facts, params: Params) -> Outcome:
-    reboot = _fact(facts, "patching_reboot_required")
+    reboot = fact_value(facts, "patching_reboot_required")
     max_days = float(params.get("max_reboot_pending_days", 7))
     if not reboot.get("required"):
         return Outcome(Status.PASS, "no reboot is required (/var/run/reboot-required absent)",
@@ -470,7 +461,7 @@ def _natural(text: str) -> list[Any]:
 
 
 def evaluate_kernel(facts: Facts, params: Params) -> Outcome:
-    kernel = _fact(facts, "patching_kernel")
+    kernel = fact_value(facts, "patching_kernel")
     installed = list(kernel.get("boot_kernels", []))
     observed = {"running": kernel.get("running"), "installed (/boot)": installed,
                 "kernel packages": kernel.get("packages", []), "container": kernel.get("container") or "no"}

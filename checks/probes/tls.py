@@ -9,12 +9,18 @@ The scan result is reduced here to JSON-safe data (what was offered, negotiated 
 evaluators in checks/tls.py stay pure and every finding can carry it as evidence. Chain trust is judged
 here too, with the configured CA bundle, separately from hostname and validity dates: each property gets
 its own finding (sslyze's own path validation mixes them and rejects SHA-1 outright; kept as evidence).
+
+Every endpoint is scanned concurrently in one sslyze Scanner, except SSL 3.0 / TLS 1.0 / TLS 1.1: each is
+first offered in one handshake with every suite, and its suites are listed by sslyze's suite-by-suite scan
+only when the server did not clearly refuse it (see "legacy versions" below; `legacy_shortcut=False` gives
+sslyze's full scan, the benchmark's peer). Each protocol entry says how it was judged (`method`).
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from ipaddress import ip_address
@@ -32,6 +38,7 @@ DEFAULT_PORTS = (443,)
 DEFAULT_CA_FILE = "/etc/ssl/certs/ca-certificates.crt"
 NETWORK_TIMEOUT_SECONDS = 5
 PER_SERVER_CONNECTIONS = 5  # sslyze's default
+MAX_CONCURRENT_SERVERS = 16
 PROTOCOL_COMMANDS = {
     "SSL 2.0": "ssl_2_0_cipher_suites", "SSL 3.0": "ssl_3_0_cipher_suites",
     "TLS 1.0": "tls_1_0_cipher_suites", "TLS 1.1": "tls_1_1_cipher_suites",
@@ -236,8 +243,30 @@ def _attempt(scan_result: Any, command: str) -> tuple[Any, str | None]:
     return attempt.result, None
 
 
-def summarise(endpoint: Endpoint, server_result: Any, ca_file: str) -> dict[str, Any]:
-    """One sslyze ServerScanResult as plain data."""
+def _suites(result: Any) -> dict[str, Any]:
+    tried = len(result.accepted_cipher_suites) + len(result.rejected_cipher_suites)
+    return {
+        "supported": bool(result.accepted_cipher_suites),
+        "accepted_suites": [accepted.cipher_suite.name for accepted in result.accepted_cipher_suites],
+        "anonymous_suites": [a.cipher_suite.name for a in result.accepted_cipher_suites
+                             if a.cipher_suite.is_anonymous],
+        "method": f"each suite alone ({tried} handshakes)",
+    }
+
+
+def _protocol(server_result: Any, version: str) -> dict[str, Any]:
+    """One version's suites from a ServerScanResult that was asked for them."""
+    from sslyze.scanner.models import ServerScanStatusEnum
+
+    if server_result.scan_status != ServerScanStatusEnum.COMPLETED:
+        return {"error": f"no TLS connection for the suite scan: {_trace_text(server_result.connectivity_error_trace)}"}
+    suites, error = _attempt(server_result.scan_result, PROTOCOL_COMMANDS[version])
+    return {"error": error} if error else _suites(suites)
+
+
+def summarise(endpoint: Endpoint, server_result: Any, ca_file: str,
+              protocols_found: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    """One sslyze ServerScanResult as plain data; `protocols_found`: versions judged outside this scan."""
     from sslyze.scanner.models import ServerScanStatusEnum
 
     summary: dict[str, Any] = {"endpoint": endpoint.label, "address": endpoint.address, "port": endpoint.port,
@@ -248,22 +277,9 @@ def summarise(endpoint: Endpoint, server_result: Any, ca_file: str) -> dict[str,
         return summary
     summary["status"] = "scanned"
     result = server_result.scan_result
-    errors: dict[str, str] = {}
-
-    protocols: dict[str, Any] = {}
-    for version, command in PROTOCOL_COMMANDS.items():
-        suites, error = _attempt(result, command)
-        if error:
-            errors[command] = error
-            protocols[version] = {"error": error}
-            continue
-        protocols[version] = {
-            "supported": bool(suites.accepted_cipher_suites),
-            "accepted_suites": [accepted.cipher_suite.name for accepted in suites.accepted_cipher_suites],
-            "anonymous_suites": [a.cipher_suite.name for a in suites.accepted_cipher_suites
-                                 if a.cipher_suite.is_anonymous],
-        }
-    summary["protocols"] = protocols
+    found = protocols_found or {}
+    summary["protocols"] = {version: dict(found[version]) if version in found else _protocol(server_result, version)
+                            for version in PROTOCOL_COMMANDS}
 
     cert_info, error = _attempt(result, "certificate_info")
     if error:
@@ -315,49 +331,142 @@ def summarise(endpoint: Endpoint, server_result: Any, ca_file: str) -> dict[str,
     return summary
 
 
-SCAN_COMMANDS = (
-    "certificate_info", *PROTOCOL_COMMANDS.values(), "http_headers", "heartbleed", "openssl_ccs_injection",
-    "robot", "session_renegotiation", "tls_compression",
+OTHER_COMMANDS = ("certificate_info", "http_headers", "heartbleed", "openssl_ccs_injection", "robot",
+                  "session_renegotiation", "tls_compression")
+SCAN_COMMANDS = (*OTHER_COMMANDS[:1], *PROTOCOL_COMMANDS.values(), *OTHER_COMMANDS[1:])
+
+# --- legacy versions: one handshake first -----------------------------------------------------------------
+# sslyze enumerates a version's suites with one connection per suite: 121 each for SSL 3.0, TLS 1.0 and
+# TLS 1.1, i.e. ~70% of a scan's connections, spent on versions that servers almost always refuse. So each of
+# these versions is first offered in ONE handshake with every suite legacy OpenSSL knows (a superset of
+# sslyze's lists for them), as testssl.sh and sslyze's own connectivity test detect a version. Only a
+# refusal that is about the version or about every suite at once (the answers below) ends it there: the
+# version is refused, whichever suite would have been offered. Any other outcome (accepted, a client
+# certificate asked for, a timeout, a reset, any other alert or error) sends the version to sslyze's full
+# per-suite scan, so it is judged exactly as before. SSL 2.0 (7 suites) is always scanned in full.
+SHORTCUT_VERSIONS = ("SSL 3.0", "TLS 1.0", "TLS 1.1")
+EVERY_LEGACY_SUITE = "ALL:COMPLEMENTOFALL"
+REFUSALS = (  # sslyze's wording (connection_helpers/tls_connection.py) of the server's refusal
+    "TLS alert: protocol version",  # the server refuses the version
+    "TLS error: wrong version number",  # the server answered with another version
+    "TLS error: wrong SSL version",
+    "TLS alert: handshake failure",  # no suite of all those offered is acceptable (OpenSSL 3's answer to SSL 3.0)
 )
 
 
-def scan_endpoints(endpoints: Sequence[Endpoint], ca_file: str = DEFAULT_CA_FILE,
-                   timeout: int = NETWORK_TIMEOUT_SECONDS,
-                   per_server_connections: int = PER_SERVER_CONNECTIONS) -> list[dict[str, Any]]:
-    """Scan every endpoint concurrently (sslyze's Scanner); results in the order of `endpoints`."""
+def refusal(error: BaseException | None) -> str | None:
+    """Why a handshake offering every suite shows the version refused, or None: scan each suite."""
+    from sslyze.errors import ServerRejectedTlsHandshake
+
+    if not isinstance(error, ServerRejectedTlsHandshake):
+        return None
+    message = error.error_message.strip()
+    return message if message in REFUSALS else None
+
+
+Place = tuple[Any, Any]  # sslyze's ServerNetworkLocation and ServerNetworkConfiguration of an endpoint
+
+
+def place(endpoint: Endpoint, timeout: int) -> Place:
+    """Where and how sslyze connects to `endpoint` (its address resolved here, once)."""
+    from sslyze.server_setting import ServerNetworkConfiguration, ServerNetworkLocation
+
+    return (ServerNetworkLocation(hostname=endpoint.server_name, port=endpoint.port,
+                                  ip_address=_resolve(endpoint.address)),
+            ServerNetworkConfiguration(tls_server_name_indication=endpoint.server_name,
+                                       network_timeout=timeout, network_max_retries=1))
+
+
+def offer_every_suite(where: Place, version: str) -> str | None:
+    """One handshake at a legacy `version` offering every suite: why it was refused, or None."""
+    from sslyze.connection_helpers.tls_connection import SslConnection
+    from sslyze.server_connectivity import TlsVersionEnum
+
+    try:
+        connection = SslConnection(server_location=where[0], network_configuration=where[1],
+                                   tls_version=TlsVersionEnum[version.replace(" ", "_").replace(".", "_")],
+                                   should_ignore_client_auth=False,  # a certificate request is an answer too
+                                   should_use_legacy_openssl=True)
+        connection.ssl_client.set_cipher_list(EVERY_LEGACY_SUITE)
+    except Exception:  # noqa: BLE001 - could not even try: scan each suite
+        return None
+    try:
+        connection.connect()
+    except Exception as exc:  # noqa: BLE001 - anything but a clear refusal means: scan each suite
+        return refusal(exc)
+    finally:
+        connection.close()
+    return None
+
+
+def _scan(jobs: Sequence[tuple[Place, Sequence[str]]], ca_file: str, per_server_connections: int) -> list[Any]:
+    """sslyze's Scanner over every (endpoint, scan commands) at once; ServerScanResults in `jobs` order."""
     from sslyze.plugins.certificate_info.implementation import CertificateInfoExtraArgument
     from sslyze.plugins.scan_commands import ScanCommand
     from sslyze.scanner.models import ScanCommandsExtraArguments, ServerScanRequest
     from sslyze.scanner.scanner import Scanner
-    from sslyze.server_setting import ServerNetworkConfiguration, ServerNetworkLocation
+
+    requests = []
+    for (location, network), commands in jobs:
+        extra = ScanCommandsExtraArguments(
+            certificate_info=CertificateInfoExtraArgument(custom_ca_file=Path(ca_file))) \
+            if "certificate_info" in commands and Path(ca_file).is_file() else ScanCommandsExtraArguments()
+        requests.append(ServerScanRequest(server_location=location, network_configuration=network,
+                                          scan_commands={ScanCommand(name) for name in commands},
+                                          scan_commands_extra_arguments=extra))
+    scanner = Scanner(per_server_concurrent_connections_limit=per_server_connections,
+                      concurrent_server_scans_limit=max(1, min(len(requests), MAX_CONCURRENT_SERVERS)))
+    scanner.queue_scans(requests)
+    results = {result.uuid: result for result in scanner.get_results()}
+    return [results[request.uuid] for request in requests]
+
+
+def scan_endpoints(endpoints: Sequence[Endpoint], ca_file: str = DEFAULT_CA_FILE,
+                   timeout: int = NETWORK_TIMEOUT_SECONDS,
+                   per_server_connections: int = PER_SERVER_CONNECTIONS,
+                   legacy_shortcut: bool = True) -> list[dict[str, Any]]:
+    """Scan every endpoint concurrently in one sslyze Scanner; results in the order of `endpoints`.
+
+    With `legacy_shortcut` (the default), SSL 3.0 / TLS 1.0 / TLS 1.1 are first offered in one handshake
+    each, alongside the scan; only the versions not clearly refused get sslyze's per-suite scan, in a second
+    Scanner for just those endpoints. Without it every version is scanned suite by suite (sslyze's way).
+    """
+    from sslyze.scanner.models import ServerScanStatusEnum
 
     if not endpoints:
         return []
-    commands = {ScanCommand(name) for name in SCAN_COMMANDS}
-    extra = ScanCommandsExtraArguments(
-        certificate_info=CertificateInfoExtraArgument(custom_ca_file=Path(ca_file))) \
-        if Path(ca_file).is_file() else ScanCommandsExtraArguments()
-    requests = []
-    for endpoint in endpoints:
-        location = ServerNetworkLocation(hostname=endpoint.server_name, port=endpoint.port,
-                                         ip_address=_resolve(endpoint.address))
-        network = ServerNetworkConfiguration(tls_server_name_indication=endpoint.server_name,
-                                             network_timeout=timeout, network_max_retries=1)
-        requests.append(ServerScanRequest(server_location=location, network_configuration=network,
-                                          scan_commands=commands, scan_commands_extra_arguments=extra))
-    scanner = Scanner(per_server_concurrent_connections_limit=per_server_connections,
-                      concurrent_server_scans_limit=max(1, min(len(requests), 16)))
-    scanner.queue_scans(requests)
-    by_uuid = {request.uuid: (endpoint, request) for endpoint, request in zip(endpoints, requests, strict=True)}
-    results: dict[Any, dict[str, Any]] = {}
+    shortcut = SHORTCUT_VERSIONS if legacy_shortcut else ()
+    commands = [*OTHER_COMMANDS, *(command for version, command in PROTOCOL_COMMANDS.items()
+                                   if version not in shortcut)]
+    places = [place(endpoint, timeout) for endpoint in endpoints]
+    found: list[dict[str, dict[str, Any]]] = [{} for _ in endpoints]
     with warnings.catch_warnings():
         # sslyze's bundled trust stores hold a root with a negative serial number; not ours to report.
         warnings.simplefilter("ignore", CryptographyDeprecationWarning)
-        for server_result in scanner.get_results():
-            endpoint, _ = by_uuid[server_result.uuid]
-            results[server_result.uuid] = summarise(endpoint, server_result, ca_file)
+        with ThreadPoolExecutor(max_workers=max(1, min(len(endpoints) * len(shortcut), 32)),
+                                thread_name_prefix="tls-offer") as pool:
+            offers = {(index, version): pool.submit(offer_every_suite, where, version)
+                      for index, where in enumerate(places) for version in shortcut}
+            scanned = _scan([(where, commands) for where in places], ca_file, per_server_connections)
+            refused = {key: offer.result() for key, offer in offers.items()}
+        pending: dict[int, list[str]] = {}
+        for (index, version), why in refused.items():
+            if scanned[index].scan_status != ServerScanStatusEnum.COMPLETED:
+                continue  # nothing serves TLS there: summarise() says so, no version is judged
+            if why is None:
+                pending.setdefault(index, []).append(version)
+            else:
+                found[index][version] = {"supported": False, "accepted_suites": [], "anonymous_suites": [],
+                                         "method": f"one handshake offering every suite: {why}"}
+        if pending:
+            again = _scan([(places[index], [PROTOCOL_COMMANDS[v] for v in versions])
+                           for index, versions in pending.items()], ca_file, per_server_connections)
+            for (index, versions), result in zip(pending.items(), again, strict=True):
+                found[index].update({version: _protocol(result, version) for version in versions})
+        summaries = [summarise(endpoint, result, ca_file, found[index])
+                     for index, (endpoint, result) in enumerate(zip(endpoints, scanned, strict=True))]
     scanned_at = datetime.now(UTC).isoformat(timespec="seconds")
-    return [{**results[request.uuid], "scanned_at": scanned_at} for request in requests]
+    return [{**summary, "scanned_at": scanned_at} for summary in summaries]
 
 
 def _resolve(address: str) -> str:

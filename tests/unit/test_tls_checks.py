@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from checks.model import MissingFact
-from checks.probes.tls import hostname_matches
+from checks.probes.tls import hostname_matches, refusal
 from checks.tls import TLS_CHECKS, weakness
 from stockade.engine.model import Status
 
@@ -241,3 +241,41 @@ def test_weak_suite_names(suite: str, reason: str | None) -> None:
 ])
 def test_hostname_matching(sans: dict[str, list[str]], cns: list[str], name: str, matches: bool) -> None:
     assert hostname_matches({"subject_alt_names": sans, "common_names": cns}, name) is matches
+
+
+def _rejected(kind: str, message: str) -> BaseException:
+    import sslyze.errors
+    from sslyze.server_setting import ServerNetworkConfiguration, ServerNetworkLocation
+
+    error: BaseException = getattr(sslyze.errors, kind)(
+        server_location=ServerNetworkLocation("lab-01", 443, "198.18.5.11"),
+        network_configuration=ServerNetworkConfiguration("lab-01"), error_message=message)
+    return error
+
+
+# The legacy-version shortcut of the probe: a handshake offering every suite ends the version's scan only on
+# a refusal that does not depend on the suite offered; any other outcome sends it to the suite-by-suite scan.
+@pytest.mark.parametrize(("kind", "message", "refused"), [
+    ("ServerRejectedTlsHandshake", "TLS alert: protocol version ", True),
+    ("ServerRejectedTlsHandshake", "TLS error: wrong version number", True),
+    ("ServerRejectedTlsHandshake", "TLS alert: handshake failure", True),
+    ("ServerRejectedTlsHandshake", "Server interrupted the TLS handshake", False),  # a reset: maybe transient
+    ("ServerRejectedTlsHandshake", "Server closed the connection during the TLS handshake", False),
+    ("ServerRejectedTlsHandshake", "Server rejected the connection", False),
+    ("ServerRejectedTlsHandshake", "TLS alert: bad record mac", False),  # after a suite was chosen
+    ("ServerRejectedTlsHandshake", "Server returned wrong certificate type", False),
+    ("ServerTlsConfigurationNotSupported", "DH key too small", False),  # sslyze: the suite is supported
+    ("TlsHandshakeTimedOut", "Connection to server timed out during the TLS handshake", False),
+    ("ConnectionToServerTimedOut", "Connection to the server timed out", False),
+    ("ServerRejectedConnection", "Server rejected the connection", False),
+])
+def test_legacy_shortcut_ends_a_version_only_on_a_clear_refusal(kind: str, message: str, refused: bool) -> None:
+    assert (refusal(_rejected(kind, message)) is not None) is refused
+
+
+def test_legacy_shortcut_scans_each_suite_after_an_acceptance_or_a_certificate_request() -> None:
+    from nassl.ssl_client import ClientCertificateRequested
+
+    assert refusal(None) is None
+    assert refusal(ClientCertificateRequested([])) is None
+    assert refusal(OSError("unexpected")) is None

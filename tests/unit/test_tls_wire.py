@@ -1,6 +1,7 @@
 """TLS checks against real handshakes: local servers on 127.0.0.1 with one deliberate weakness each
 (tests/tls_servers.py), scanned by sslyze through the tls_scan probe; each is flagged by exactly the
-right check and nothing else, and a good server passes them all. About 10 s (one concurrent scan)."""
+right check and nothing else, and a good server passes them all; the legacy-version shortcut (one handshake
+offering every suite) finds exactly what sslyze's suite-by-suite scan finds. About 15 s (two concurrent scans)."""
 
 from __future__ import annotations
 
@@ -41,6 +42,15 @@ def scanned(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, li
         yield ca.ca_file, servers, {s.spec.name: e for s, e in zip(servers, endpoints, strict=True)}
 
 
+@pytest.fixture(scope="module")
+def scanned_suite_by_suite(scanned: Any) -> dict[str, dict[str, Any]]:
+    """The same servers scanned sslyze's way: every suite of every version alone (the shortcut's peer)."""
+    ca_file, servers, _ = scanned
+    endpoints = scan_endpoints([Endpoint("127.0.0.1", s.port, "localhost") for s in servers], str(ca_file),
+                               legacy_shortcut=False)
+    return {s.spec.name: e for s, e in zip(servers, endpoints, strict=True)}
+
+
 def not_passing(endpoint: dict[str, Any], ca_file: Path) -> dict[str, str]:
     facts = {"tls_scan": {"endpoints": [endpoint]}}
     outcomes = {check.id: check.evaluate(facts, defaults(check.control_id, ca_file)) for check in TLS_CHECKS}
@@ -71,6 +81,32 @@ def test_evidence_names_what_was_negotiated(scanned: Any) -> None:
     assert (leaf["signature_algorithm"], leaf["signature_hash"]) == ("sha1WithRSAEncryption", "sha1")
     assert endpoints["rsa1024"]["certificate"]["chain"][0]["key_bits"] == 1024
     assert endpoints["no_hsts"]["hsts"]["present"] is False
+
+
+def suites(endpoint: dict[str, Any]) -> dict[str, Any]:
+    return {version: (part["supported"], part["accepted_suites"], part["anonymous_suites"])
+            for version, part in endpoint["protocols"].items()}
+
+
+@pytest.mark.parametrize("spec", (GOOD_SERVER, *BAD_SERVERS), ids=["good", *(s.name for s in BAD_SERVERS)])
+def test_the_legacy_shortcut_finds_what_the_suite_by_suite_scan_finds(scanned: Any, scanned_suite_by_suite: Any,
+                                                                      spec: ServerSpec) -> None:
+    ca_file, _, endpoints = scanned
+    fast, full = endpoints[spec.name], scanned_suite_by_suite[spec.name]
+    assert suites(fast) == suites(full)
+    assert not_passing(fast, ca_file) == not_passing(full, ca_file)
+    assert all(part["method"].startswith("each suite alone") for part in full["protocols"].values())
+
+
+def test_only_a_version_not_refused_outright_is_scanned_suite_by_suite(scanned: Any) -> None:
+    _, _, endpoints = scanned
+    methods = {name: {version: part["method"].split(" (")[0].split(":")[0]
+                      for version, part in endpoints[name]["protocols"].items()} for name in ("good", "tls10")}
+    one, each = "one handshake offering every suite", "each suite alone"
+    assert methods["good"] == {"SSL 2.0": each, "SSL 3.0": one, "TLS 1.0": one, "TLS 1.1": one,
+                               "TLS 1.2": each, "TLS 1.3": each}
+    assert methods["tls10"] == {**methods["good"], "TLS 1.0": each}  # accepted: its suites listed one by one
+    assert endpoints["tls10"]["protocols"]["TLS 1.0"]["accepted_suites"]
 
 
 def test_a_closed_port_is_refused_not_scanned() -> None:

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBIAN_PACKAGES=(debootstrap systemd-container apt-cacher-ng openssh-client iproute2 nftables util-linux)
+DEBIAN_PACKAGES=(debootstrap systemd-container apt-cacher-ng openssh-client iproute2 nftables util-linux chromium)
 missing=()
 for package in "${DEBIAN_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -1,19 +1,8 @@
 """The scoring formula: from findings to an answer per control and per clause of the policy.
 
-Control verdict (over every host's findings for it):
-- planned (no check built yet), not selected, or no findings      -> not_assessed
-- any ERROR (could not evaluate)                                   -> not_assessed
-- any FAIL                                                         -> not_satisfied
-- any WAIVED, the rest PASS                                        -> waived
-- only PASS (SKIPPED ignored; all SKIPPED -> not_assessed)         -> satisfied
-- manual: attested -> manual_attested; expired -> not_satisfied; missing -> not_assessed
-
-Clause verdict (over its controls):
-- any control not_satisfied: partly if another holds, else not_satisfied
-- any control not_assessed: partly if another holds, else not_assessed
-- any waived                                                       -> waived
-- all manual_attested                                              -> manual_attested
-- otherwise (satisfied, possibly with attested manual controls)    -> satisfied
+The formula is stated once, as data: ``CONTROL_RULES`` and ``CLAUSE_RULES`` below, in the order they are
+applied (the first rule that matches decides). The HTML report prints them, and tests/unit/test_verdict_rules.py
+proves each rule against ``control_verdict`` / ``clause_verdict``, so the text and the code cannot drift.
 """
 
 from __future__ import annotations
@@ -24,6 +13,33 @@ from typing import Protocol
 from stockade.engine.model import ClauseResult, ControlResult, Finding, Status, Verdict
 
 HOLDS = {Verdict.SATISFIED, Verdict.MANUAL_ATTESTED, Verdict.WAIVED}
+
+# (condition, verdict), first match wins. A control's findings are every host's findings for it.
+CONTROL_RULES: tuple[tuple[str, Verdict], ...] = (
+    ("planned: no check built yet", Verdict.NOT_ASSESSED),
+    ("not selected for this run (--controls)", Verdict.NOT_ASSESSED),
+    ("no findings", Verdict.NOT_ASSESSED),
+    ("manual, with an attestation valid on the run date", Verdict.MANUAL_ATTESTED),
+    ("manual, its latest attestation expired", Verdict.NOT_SATISFIED),
+    ("manual, no attestation on record", Verdict.NOT_ASSESSED),
+    ("any finding ERROR (could not be evaluated; never a pass)", Verdict.NOT_ASSESSED),
+    ("any finding FAIL", Verdict.NOT_SATISFIED),
+    ("any finding WAIVED, the others PASS or SKIPPED", Verdict.WAIVED),
+    ("at least one PASS, the others SKIPPED", Verdict.SATISFIED),
+    ("every finding SKIPPED (not applicable to any host)", Verdict.NOT_ASSESSED),
+)
+
+# (condition, verdict), first match wins. A control "holds" when its verdict is satisfied, manual_attested or waived.
+CLAUSE_RULES: tuple[tuple[str, Verdict], ...] = (
+    ("no control serves the clause", Verdict.NOT_ASSESSED),
+    ("a control is not_satisfied and another holds", Verdict.PARTLY),
+    ("a control is not_satisfied and none holds", Verdict.NOT_SATISFIED),
+    ("a control is not_assessed and another holds", Verdict.PARTLY),
+    ("a control is not_assessed and none holds", Verdict.NOT_ASSESSED),
+    ("every control holds, at least one waived", Verdict.WAIVED),
+    ("every control manual_attested", Verdict.MANUAL_ATTESTED),
+    ("every control satisfied or manual_attested", Verdict.SATISFIED),
+)
 
 
 class ClauseLike(Protocol):

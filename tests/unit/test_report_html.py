@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import re
+from dataclasses import dataclass, replace
+from datetime import date
 from html.parser import HTMLParser
 
 import pytest
 from report_factory import make_finding, make_result, mixed_result
 
-from stockade.engine.model import Severity, Status
-from stockade.report.html_report import render_html
+from stockade.engine.attestations import Attestation, attestation_findings
+from stockade.engine.model import RunResult, Severity, Status, Verdict
+from stockade.engine.verdicts import CLAUSE_RULES, CONTROL_RULES, clause_results
+from stockade.engine.waivers import Waiver, apply_waivers
+from stockade.report.html_report import pretty_json, render_html
 
 XSS = "<script>alert(1)</script>"
 XSS_ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
@@ -34,7 +40,11 @@ def finding_rows(html: str, status: str) -> list[str]:
     """The markup of each finding (its row and its evidence row) with that status."""
     segments = re.split(r'(?=<tr class="finding )', html)[1:]
     rows = [segment.split("</section>", 1)[0] for segment in segments]
-    return [row for row in rows if row.startswith(f'<tr class="finding status-{status}">')]
+    return [row for row in rows if row.startswith(f'<tr class="finding status-{status}" id="')]
+
+
+def section(html: str, section_id: str) -> str:
+    return html.split(f'<section id="{section_id}">', 1)[1].split("</section>", 1)[0]
 
 
 def test_script_in_message_and_evidence_is_escaped() -> None:
@@ -77,7 +87,11 @@ def test_page_is_self_contained() -> None:
     assert "script" not in names
     assert "link" not in names
     assert "img" not in names
-    assert not re.search(r"\b(src|href)\s*=", html)
+    assert not re.search(r"\bsrc\s*=", html)
+    hrefs = re.findall(r'\bhref\s*=\s*"([^"]*)"', html)
+    assert hrefs, "the page links its sections together"
+    assert all(re.fullmatch(r"#[a-z]+-?[0-9-]*", href) for href in hrefs), "only links within the page"
+    assert len(hrefs) == html.count("href=")
     assert "@import" not in html
     assert "url(" not in html
     assert "<style>" in html
@@ -155,7 +169,7 @@ def test_hosts_and_findings_are_sorted_worst_first_then_control_id() -> None:
     hosts = re.findall(r'<section class="host" id="host-\d+">\s*<h2><span class="mono">([^<]+)<', html)
     assert hosts == ["b-mixed", "c-failing", "a-clean"]
     section = html.split('<span class="mono">b-mixed</span>\n', 1)[1].split("</section>", 1)[0]
-    controls = re.findall(r'<tr class="finding status-\w+">\s*<td class="mono">([^<]+)<', section)
+    controls = re.findall(r'<tr class="finding status-\w+" id="[^"]+">\s*<td class="mono"><a [^>]+>([^<]+)<', section)
     assert controls == ["WEB-01", "FW-02", "ZZZ-09", "BBB-01", "AAA-01"]
 
 
@@ -180,9 +194,10 @@ def test_pass_evidence_is_collapsed() -> None:
 def test_waived_finding_shows_its_waiver() -> None:
     html = render_html(mixed_result())
     (row,) = finding_rows(html, "waived")
-    assert "<caption>Waiver</caption>" in row
+    assert '<p class="waiver-ref"><strong>Waiver</strong> <a class="mono" href="#waiver-1">' in row
     assert "ciso@example.org" in row
     assert "legacy client until Q3" in row
+    assert 'id="waiver-1"' in section(html, "waivers")
 
 
 def test_host_without_findings_is_flagged_not_hidden() -> None:
@@ -226,3 +241,218 @@ def test_a_large_run_lists_every_problem_but_only_counts_the_passes(monkeypatch:
     assert "failing_check" in html
     assert "passing_check" not in html
     assert "passing findings are counted above, not listed" in html
+
+
+# --- A run as the audit builds it: waivers applied, attestations, clause verdicts -------------------------------
+
+RUN_DAY = date(2025, 1, 31)
+
+
+@dataclass(frozen=True)
+class Clause:
+    id: str
+    section: str = "Access"
+    text: str = "Only administrators log in, with keys."
+
+
+@dataclass(frozen=True)
+class Control:
+    id: str
+    title: str
+    clauses: tuple[str, ...]
+    automation: str = "automated"
+    severity: str = "high"
+
+
+CONTROLS = (
+    Control("SSH-01", "Root cannot log in over SSH", ("DH-4.2",)),
+    Control("SSH-02", "Strong SSH ciphers only", ("DH-4.2", "DH-4.3")),
+    Control("TLS-01", "TLS 1.2 or later", ("DH-4.3",)),
+    Control("LOC-01", "Data stays in the EU", ("DH-7.1",), "manual"),
+    Control("DPA-01", "Processors have a DPA", ("DH-7.1",), "manual"),
+    Control("BKP-01", "Backups are encrypted", ("DH-9.9",), "planned"),
+)
+CLAUSES = (Clause("DH-4.2"), Clause("DH-4.3", text="Traffic is encrypted."), Clause("DH-7.1"), Clause("DH-9.9"))
+WAIVERS = (
+    Waiver("W-007", None, "tls_min_version", "db*", "legacy client <b>until</b> Q3", "ciso@example.org",
+           date(2025, 2, 14)),
+    Waiver("W-003", "SSH-02", None, "web01", "vendor appliance", "cto@example.org", date(2024, 12, 31)),
+)
+ATTESTATIONS = (
+    Attestation("LOC-01", "dpo@example.org", date(2024, 6, 1), "DOC-42 <i>residency</i>", date(2025, 5, 31),
+                "All storage is in eu-west-1."),
+    Attestation("DPA-01", "legal@example.org", date(2023, 1, 1), "DOC-7", date(2024, 1, 1)),
+)
+
+
+def audited_run() -> RunResult:
+    """Two hosts; one waiver active (TLS on db01), one expired (SSH-02 on web01); one attestation valid, one
+    expired; a planned control; SSH-02 failing on web01 and passing on db01."""
+    raw = [
+        make_finding(Status.PASS, host="web01", control_id="SSH-01", check_id="ssh_root_login",
+                     clause_ids=("DH-4.2",)),
+        make_finding(Status.PASS, host="db01", control_id="SSH-01", check_id="ssh_root_login",
+                     clause_ids=("DH-4.2",)),
+        make_finding(Status.FAIL, host="web01", control_id="SSH-02", check_id="ssh_ciphers",
+                     clause_ids=("DH-4.2", "DH-4.3"), observed={"ciphers": ["aes128-cbc"]}),
+        make_finding(Status.PASS, host="web01", control_id="SSH-02", check_id="ssh_macs",
+                     clause_ids=("DH-4.2", "DH-4.3")),
+        make_finding(Status.PASS, host="db01", control_id="SSH-02", check_id="ssh_ciphers",
+                     clause_ids=("DH-4.2", "DH-4.3")),
+        make_finding(Status.FAIL, host="db01", control_id="TLS-01", check_id="tls_min_version",
+                     clause_ids=("DH-4.3",), observed={"versions": ["TLSv1.0", "TLSv1.2"]}),
+    ]
+    findings = apply_waivers(raw, WAIVERS, RUN_DAY)
+    findings += attestation_findings([c for c in CONTROLS if c.automation == "manual"], ATTESTATIONS, RUN_DAY)
+    result = make_result(*findings, hosts=("web01", "db01"))
+    clauses = clause_results(CLAUSES, CONTROLS, findings, None)
+    metadata = replace(result.metadata, policy_id="DH-2025", catalogue_digest="ab" * 32,
+                       waivers_file="waivers.yml", attestations_file="attestations.yml")
+    return replace(result, metadata=metadata, clauses=clauses)
+
+
+def ids_in(html: str) -> list[str]:
+    return re.findall(r'\bid="([^"]+)"', html)
+
+
+def test_every_link_in_the_page_leads_to_an_element_of_the_page() -> None:
+    html = render_html(audited_run())
+    ids = ids_in(html)
+    assert len(ids) == len(set(ids)), "ids are unique"
+    targets = re.findall(r'href="#([^"]+)"', html)
+    assert len(targets) > 20
+    assert sorted(set(targets) - set(ids)) == []
+
+
+def test_formula_section_states_every_rule_in_order() -> None:
+    html = render_html(audited_run())
+    formula = section(html, "formula")
+    for table_id, rules in (("control-rules", CONTROL_RULES), ("clause-rules", CLAUSE_RULES)):
+        table = formula.split(f'id="{table_id}"', 1)[1].split("</table>", 1)[0]
+        rows = re.findall(r"<tr><td class=\"count\">(\d+)</td><td>([^<]*)</td><td><span class=\"badge verdict "
+                          r"verdict-(\w+)\">", table)
+        assert rows == [(str(n), condition, verdict.value) for n, (condition, verdict) in enumerate(rules, 1)]
+
+
+def test_executive_summary_counts_the_controls_holding_per_clause() -> None:
+    html = render_html(audited_run())
+    summary = section(html, "clauses")
+    rows = re.findall(r'<tr class="clause verdict-(\w+)" id="clause-\d+">\s*<td class="mono">([^<]+)</td>'
+                      r'.*?<td class="count holding">(\d+ / \d+)</td>', summary, re.DOTALL)
+    # DH-4.2: SSH-01 satisfied, SSH-02 fails (expired waiver); DH-4.3: SSH-02 fails, TLS-01 waived;
+    # DH-7.1: LOC-01 attested, DPA-01 expired; DH-9.9: its only control is planned.
+    assert rows == [("partly", "DH-4.2", "1 / 2"), ("partly", "DH-4.3", "1 / 2"), ("partly", "DH-7.1", "1 / 2"),
+                    ("not_assessed", "DH-9.9", "0 / 1")]
+    assert '<span class="badge verdict verdict-partly">3 partly</span>' in summary
+    assert '<span class="badge verdict verdict-not_assessed">1 not assessed</span>' in summary
+
+
+def control_article(html: str, control_id: str) -> str:
+    controls = section(html, "controls")
+    (article,) = [a for a in controls.split("<article ")[1:] if f'<span class="mono">{control_id}</span>' in a]
+    return article.split("</article>", 1)[0]
+
+
+def test_control_drill_down_links_each_host_to_its_worst_finding_without_repeating_evidence() -> None:
+    html = render_html(audited_run())
+    article = control_article(html, "SSH-02")
+    assert '<span class="badge verdict verdict-not_satisfied">not satisfied</span>' in article
+    assert "1 failing finding(s) on 2 host(s)" in article
+    clause_links = re.findall(r'<a href="#(clause-\d+)">([^<]+)</a>', article)
+    assert [name for _, name in clause_links] == ["DH-4.2", "DH-4.3"]
+    links = dict(re.findall(r'<span class="badge badge-(\w+)"[^>]*>\w+</span></td><td class="count">1</td>\s*'
+                            r'<td><a href="#([^"]+)">', article))
+    assert set(links) == {"fail", "pass"}
+    (fail_row,) = [row for row in finding_rows(html, "fail") if "ssh_ciphers" in row]
+    assert fail_row.startswith(f'<tr class="finding status-fail" id="{links["fail"]}">')  # web01's worst, not its pass
+    assert "<caption>Observed</caption>" not in section(html, "controls")
+    listed = sum(len(finding_rows(html, status.value)) for status in Status)
+    assert html.count("<caption>Observed</caption>") == listed  # one evidence block per finding, none repeated
+
+
+def test_a_large_run_counts_the_passing_hosts_of_a_control(monkeypatch: pytest.MonkeyPatch) -> None:
+    from stockade.report import html_report
+
+    monkeypatch.setattr(html_report, "LIST_PASSES_UP_TO", 1)
+    html = render_html(audited_run())
+    article = control_article(html, "SSH-01")
+    assert '<td class="count">2</td>' in article and "not listed" in article
+    assert "web01</a>" not in article
+    assert sorted(set(re.findall(r'href="#([^"]+)"', html)) - set(ids_in(html))) == []
+
+
+def test_waivers_section_lists_each_waiver_with_scope_justification_approver_expiry_and_state() -> None:
+    waivers = section(render_html(audited_run()), "waivers")
+    rows = re.findall(r'<tr class="waiver waiver-(\w+)" id="waiver-\d+">(.*?)</tr>', waivers, re.DOTALL)
+    assert [state for state, _ in rows] == ["expired", "active"]  # in the order the findings name them
+    expired, active = (row for _, row in rows)
+    assert "W-003" in expired and "control <span class=\"mono\">SSH-02</span>" in expired
+    assert "vendor appliance" in expired and "cto@example.org" in expired and "2024-12-31" in expired
+    assert "in " not in expired.split("2024-12-31", 1)[1].split("</td>", 1)[0]  # past expiry: not "soon"
+    assert "W-007" in active and "check <span class=\"mono\">tls_min_version</span>" in active
+    assert "on hosts <span class=\"mono\">db*</span>" in active
+    assert "legacy client &lt;b&gt;until&lt;/b&gt; Q3" in active and "<b>" not in active
+    assert '2025-02-14 <span class="soon">in 14 days</span>' in active
+    assert "1 finding on 1 host" in active
+    assert "waivers.yml" in waivers and "attestations.yml" in waivers
+
+
+def test_attestations_section_shows_who_when_evidence_expiry_and_state() -> None:
+    waivers = section(render_html(audited_run()), "waivers")
+    rows = dict(re.findall(r'<tr class="attestation attestation-(\w+)">(.*?)</tr>', waivers, re.DOTALL))
+    assert set(rows) == {"attested", "expired"}
+    assert all(text in rows["attested"] for text in (
+        "LOC-01", "Data stays in the EU", "dpo@example.org", "2024-06-01", "DOC-42 &lt;i&gt;residency&lt;/i&gt;",
+        "2025-05-31", "All storage is in eu-west-1."))
+    assert all(text in rows["expired"] for text in ("DPA-01", "legal@example.org", "2024-01-01", "DOC-7"))
+
+
+def test_missing_attestation_says_so() -> None:
+    findings = attestation_findings([CONTROLS[3]], (), RUN_DAY)
+    waivers = section(render_html(make_result(*findings)), "waivers")
+    assert '<tr class="attestation attestation-missing">' in waivers
+    assert "no attestation on record" in waivers
+    assert "No waiver applied to any finding of this run." in waivers
+
+
+def test_print_styles_open_details_and_break_before_big_sections() -> None:
+    html = render_html(audited_run())
+    print_css = html.split("@media print {", 1)[1].split("\n  }\n", 1)[0]
+    assert "details::details-content { content-visibility: visible; height: auto; display: block; }" in print_css
+    assert "#formula, #changes, #waivers, #controls, #hosts { break-before: page; }" in print_css
+    assert "tr, pre, dl.meta { break-inside: avoid; }" in print_css
+    for section_id in ("formula", "changes", "waivers", "controls", "hosts"):
+        assert f'id="{section_id}"' in html
+
+
+@pytest.mark.parametrize("value", [
+    1, -0.0, 1e300, "é<\"", None, True, [], {}, [1, [2, []], {}], {"a": [1, {"b": None}], "c": {}},
+    (1, 2), {"t": {1: "int key", "s": [None]}},
+])
+def test_pretty_json_is_exactly_json_dumps_indented(value: object) -> None:
+    assert pretty_json(value) == json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False)
+
+
+def test_pretty_json_refuses_nan() -> None:
+    with pytest.raises(ValueError, match="Out of range float"):
+        pretty_json({"a": [float("nan")]})
+
+
+def test_verdicts_in_the_drill_down_match_the_clause_table() -> None:
+    result = audited_run()
+    html = render_html(result)
+    for clause in result.clauses:
+        for control in clause.controls:
+            article = control_article(html, control.control_id)
+            assert f'verdict-{control.verdict.value}">' in article.split("</h3>", 1)[0]
+            assert control.reason in article
+    assert Verdict.PARTLY in {clause.verdict for clause in result.clauses}
+
+
+def test_a_run_without_clause_verdicts_still_drills_down_per_control() -> None:
+    html = render_html(mixed_result())
+    article = control_article(html, "SSH-01")
+    assert '<span class="badge badge-none">NO VERDICT</span>' in article
+    assert "not in the policy catalogue of this run" in article
+    assert re.findall(r'<a href="#(f\d+-\d+)">(web01|db01)</a>', article) != []
+    assert sorted(set(re.findall(r'href="#([^"]+)"', html)) - set(ids_in(html))) == []

@@ -2,12 +2,19 @@
 
 A benchmark, not a test: `.venv/bin/python -m bench.render_scale [HOSTS] [FINDINGS_PER_HOST]` prints one
 JSON document of seconds per step and output sizes. No lab, no network: the results are generated.
+
+Each step gives wall-clock seconds, CPU seconds of this process and CPU seconds of the child processes it
+waited for (write_reports renders formats in forked processes from writer.PARALLEL_FROM_FINDINGS findings
+on). The rendering steps run with the cyclic garbage collector paused, as write_reports runs them; the
+write is measured twice: as write_reports does it (parallel) and with the forks turned off (serial).
+On a shared machine compare CPU seconds; wall seconds depend on what else runs.
 """
 
 from __future__ import annotations
 
 import json
 import random
+import resource
 import sys
 import tempfile
 import time
@@ -21,8 +28,9 @@ from stockade.history.context import build_context
 from stockade.history.store import open_history
 from stockade.integrity.keys import load_or_create_signer
 from stockade.integrity.verify import verify_run
+from stockade.report import writer
 from stockade.report.html_report import render_html
-from stockade.report.json_report import render_json, validate_results
+from stockade.report.json_report import dumps_document, validate_results
 from stockade.report.junit import render_junit
 from stockade.report.sarif import render_sarif
 from stockade.report.writer import write_reports
@@ -52,11 +60,17 @@ def generate(run_id: str, hosts: int, per_host: int, seed: int) -> RunResult:
     return RunResult(meta, tuple(findings))
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def timed(timings: dict[str, Any], name: str, fn: Callable[[], T]) -> T:
     """Wall-clock and CPU seconds (CPU is the fairer number on a shared machine)."""
-    wall, cpu = time.perf_counter(), time.process_time()
+    wall, cpu, children = time.perf_counter(), time.process_time(), _children_cpu()
     value = fn()
-    timings[name] = {"wall": round(time.perf_counter() - wall, 3), "cpu": round(time.process_time() - cpu, 3)}
+    timings[name] = {"wall": round(time.perf_counter() - wall, 3), "cpu": round(time.process_time() - cpu, 3),
+                     "cpu_children": round(_children_cpu() - children, 3)}
     return value
 
 
@@ -72,22 +86,38 @@ def main(argv: list[str]) -> dict[str, Any]:
         with open_history(base / "reports" / "history.sqlite") as store:
             timed(timings, "history_record", lambda: store.record(previous))
             context = timed(timings, "history_context_and_diff", lambda: build_context(store, current))
-        json_text = timed(timings, "render_json", lambda: render_json(current))
-        timed(timings, "validate_json", lambda: validate_results(json.loads(json_text)))
-        html = timed(timings, "render_html", lambda: render_html(current, context))
-        sarif = timed(timings, "render_sarif", lambda: render_sarif(current, context))
-        junit = timed(timings, "render_junit", lambda: render_junit(current))
+        with writer._gc_paused():
+            document = timed(timings, "to_dict", current.to_dict)
+            timed(timings, "validate_document", lambda: validate_results(document))
+            json_text = timed(timings, "serialise_json", lambda: dumps_document(document))
+            html = timed(timings, "render_html", lambda: render_html(current, context))
+            sarif = timed(timings, "render_sarif", lambda: render_sarif(current, context))
+            junit = timed(timings, "render_junit", lambda: render_junit(current))
         sizes.update(json=len(json_text.encode()), html=len(html.encode()), sarif=len(sarif.encode()),
                      junit=len(junit.encode()))
+        del json_text, html, sarif, junit
         signer = load_or_create_signer(base / "keys")
+        formats = ["json", "html", "junit", "sarif"]
         run_dir = base / "reports" / "run-now"
         timed(timings, "write_all_formats_signed", lambda: write_reports(
-            replace(current), run_dir, ["json", "html", "junit", "sarif"], context=context, signer=signer))
+            replace(current), run_dir, formats, context=context, signer=signer))
         report = timed(timings, "verify", lambda: verify_run(run_dir))
         assert report.ok, report.problems
+        serial_dir = base / "serial" / "run-now"
+        parallel_from, writer.PARALLEL_FROM_FINDINGS = writer.PARALLEL_FROM_FINDINGS, sys.maxsize
+        try:
+            timed(timings, "write_all_formats_signed_serial", lambda: write_reports(
+                replace(current), serial_dir, formats, context=context, signer=signer))
+        finally:
+            writer.PARALLEL_FROM_FINDINGS = parallel_from
+        assert verify_run(serial_dir).ok
+        for name in ("results.json", "report.html", "junit.xml", "results.sarif"):
+            assert (run_dir / name).read_bytes() == (serial_dir / name).read_bytes(), name
     assert context.diff is not None
     return {"hosts": hosts, "findings_per_host": per_host, "findings": len(current.findings),
-            "diff_counts": context.diff.counts(), "seconds": timings, "bytes": sizes}
+            "diff_counts": context.diff.counts(), "seconds": timings, "bytes": sizes,
+            "max_rss_mib": {"self": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
+                            "children": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024}}
 
 
 if __name__ == "__main__":

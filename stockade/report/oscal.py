@@ -20,6 +20,7 @@ import uuid
 from typing import Any
 
 from stockade.engine.model import Finding, RunResult, Status
+from stockade.report.json_report import encode_json
 
 OSCAL_VERSION = "1.1.2"
 _NAMESPACE = uuid.UUID("6f0c2a55-3f79-4c1d-9e43-5d7d1b0f8a21")
@@ -151,4 +152,6 @@ def assessment_results(result: RunResult) -> dict[str, Any]:
 
 
 def render_oscal(result: RunResult) -> str:
-    return json.dumps(assessment_results(result), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    """The assessment results as JSON text, indented by 2. Every value in them is a string (evidence is
+    rendered into descriptions), so there is no free-form part to check before orjson writes them."""
+    return encode_json(assessment_results(result), indent=True) + "\n"

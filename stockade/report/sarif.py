@@ -18,13 +18,13 @@ Validated in the tests against the official OASIS SARIF 2.1.0 schema (``schemas/
 from __future__ import annotations
 
 import hashlib
-import json
-from dataclasses import asdict
+from operator import itemgetter
 from typing import Any
 
-from stockade.engine.model import Finding, RunResult, Status
+from stockade.engine.model import Finding, RunResult, Status, evidence_dict
 from stockade.history.context import ReportContext
-from stockade.history.diff import FindingKey, FindingState, finding_state, keyed
+from stockade.history.diff import FindingKey, FindingState, Snapshot, finding_state, keyed
+from stockade.report.json_report import check_strict_json, encode_json, free_form_parts
 
 SARIF_SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 FINGERPRINT = "stockadeFinding/v1"
@@ -92,20 +92,33 @@ def _rules(result: RunResult) -> list[dict[str, Any]]:
     return sorted(rules.values(), key=lambda rule: rule["id"])
 
 
-def _result(key: FindingKey, finding: Finding, rule_index: int) -> dict[str, Any]:
+class _Locations:
+    """One ``locations`` list per host, shared by that host's results (150 results, one list)."""
+
+    def __init__(self) -> None:
+        self._by_host: dict[str, list[dict[str, Any]]] = {}
+
+    def __call__(self, host: str) -> list[dict[str, Any]]:
+        locations = self._by_host.get(host)
+        if locations is None:
+            locations = self._by_host[host] = [_location(host)]
+        return locations
+
+
+def _result(key: FindingKey, finding: Finding, rule_index: int, locations: _Locations) -> dict[str, Any]:
     status = finding.status.value
-    evidence = None if finding.evidence is None else asdict(finding.evidence)
+    severity = finding.severity.value
     result: dict[str, Any] = {
         "ruleId": finding.check_id,
         "ruleIndex": rule_index,
         "kind": KIND[status],
-        "level": _level(status, finding.severity.value),
+        "level": _level(status, severity),
         "message": {"text": finding.message or status},
-        "locations": [_location(finding.host)],
+        "locations": locations(finding.host),
         "partialFingerprints": {FINGERPRINT: _fingerprint(key)},
         "properties": {"host": finding.host, "control_id": finding.control_id, "status": status,
-                       "severity": finding.severity.value, "clause_ids": list(finding.clause_ids),
-                       "evidence": evidence},
+                       "severity": severity, "clause_ids": list(finding.clause_ids),
+                       "evidence": evidence_dict(finding.evidence)},
     }
     if finding.waiver is not None:
         result["suppressions"] = [_suppression(finding.waiver)]
@@ -113,14 +126,15 @@ def _result(key: FindingKey, finding: Finding, rule_index: int) -> dict[str, Any
     return result
 
 
-def _absent(key: FindingKey, state: FindingState, rule_ids: dict[str, int], previous_run: str) -> dict[str, Any]:
+def _absent(key: FindingKey, state: FindingState, rule_ids: dict[str, int], previous_run: str,
+            locations: _Locations) -> dict[str, Any]:
     host, control_id, check_id = key
     result: dict[str, Any] = {
         "ruleId": check_id.split("#", 1)[0],
         "kind": KIND.get(state.status, "open"),
         "level": _level(state.status, state.severity) if state.status in KIND else "none",
         "message": {"text": f"in run {previous_run}: {state.message or state.status}"},
-        "locations": [_location(host)],
+        "locations": locations(host),
         "partialFingerprints": {FINGERPRINT: _fingerprint(key)},
         "baselineState": "absent",
         "properties": {"host": host, "control_id": control_id, "status": state.status,
@@ -131,27 +145,45 @@ def _absent(key: FindingKey, state: FindingState, rule_ids: dict[str, int], prev
     return result
 
 
+def _current_states(result: RunResult, context: ReportContext, previous: Snapshot) -> dict[FindingKey, FindingState]:
+    """The findings' states as the diff already computed them (``snapshot_of(result)``: an evidence digest
+    per finding), when the context's diff is this run's against ``previous``; otherwise none."""
+    diff = context.diff
+    if diff is None or diff.head_run_id != result.metadata.run_id or diff.base_run_id != previous.run_id:
+        return {}
+    return {(change.host, change.control_id, change.check_id): change.after
+            for change in diff.changes if change.after is not None}
+
+
 def sarif_document(result: RunResult, context: ReportContext | None = None) -> dict[str, Any]:
+    """The SARIF log as data. Results of one host share one ``locations`` list: copy before mutating."""
     meta = result.metadata
     rules = _rules(result)
     rule_ids = {rule["id"]: index for index, rule in enumerate(rules)}
+    locations = _Locations()
     previous = context.previous if context is not None else None
-    current = keyed(result.findings)
+    states = _current_states(result, context, previous) if context is not None and previous is not None else {}
+    kinds: dict[FindingKey, str] = {}  # the kind of each current result, by identity
     results = []
-    for key, finding in current.items():
-        entry = _result(key, finding, rule_ids[finding.check_id])
+    for key, finding in keyed(result.findings).items():
+        entry = _result(key, finding, rule_ids[finding.check_id], locations)
+        kind = kinds[key] = entry["kind"]
         if previous is not None:
             before = previous.findings.get(key)
-            if before is None or KIND.get(before.status) != KIND[finding.status.value]:
+            if before is None or KIND.get(before.status) != kind:
                 entry["baselineState"] = "new"
             else:
-                entry["baselineState"] = "unchanged" if before == finding_state(finding) else "updated"
+                state = states.get(key) or finding_state(finding)
+                entry["baselineState"] = "unchanged" if before == state else "updated"
         results.append(entry)
     if previous is not None:
-        for key, before in sorted(previous.findings.items()):
-            now = current.get(key)
-            if now is None or KIND.get(before.status) != KIND[now.status.value]:
-                results.append(_absent(key, before, rule_ids, previous.run_id))
+        gone = []
+        for key, before in previous.findings.items():
+            now = kinds.get(key)
+            if now is None or KIND.get(before.status) != now:
+                gone.append((key, before))
+        gone.sort(key=itemgetter(0))
+        results.extend(_absent(key, before, rule_ids, previous.run_id, locations) for key, before in gone)
     errors = [finding for finding in result.findings if finding.status is Status.ERROR]
     run: dict[str, Any] = {
         "tool": {"driver": {"name": "Stockade", "version": meta.tool_version, "semanticVersion": meta.tool_version,
@@ -176,6 +208,9 @@ def sarif_document(result: RunResult, context: ReportContext | None = None) -> d
 
 
 def render_sarif(result: RunResult, context: ReportContext | None = None) -> str:
-    """The SARIF log as compact JSON text (UTF-8, one line: at 150,000 results indentation doubles the size)."""
-    return json.dumps(sarif_document(result, context), separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False) + "\n"
+    """The SARIF log as compact JSON text (UTF-8, one line: at 150,000 results indentation doubles the size).
+
+    Strict JSON, as the results document: ``TypeError``/``ValueError`` for evidence JSON cannot represent.
+    """
+    check_strict_json(free_form_parts(result.findings))
+    return encode_json(sarif_document(result, context)) + "\n"

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from stockade.engine.model import Evidence, Finding, RunMetadata, RunResult, Severity, Status
+from stockade.gc_pause import gc_paused
 from stockade.history.context import build_context
 from stockade.history.store import open_history
 from stockade.integrity.keys import load_or_create_signer
@@ -86,7 +87,7 @@ def main(argv: list[str]) -> dict[str, Any]:
         with open_history(base / "reports" / "history.sqlite") as store:
             timed(timings, "history_record", lambda: store.record(previous))
             context = timed(timings, "history_context_and_diff", lambda: build_context(store, current))
-        with writer._gc_paused():
+        with gc_paused():
             document = timed(timings, "to_dict", current.to_dict)
             timed(timings, "validate_document", lambda: validate_results(document))
             json_text = timed(timings, "serialise_json", lambda: dumps_document(document))

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from stockade.engine.model import RunResult
 from stockade.errors import UsageError
+from stockade.gc_pause import gc_paused
 from stockade.history.context import ReportContext, build_context
 from stockade.history.diff import CATEGORIES, RunDiff, diff_snapshots
 from stockade.history.store import HISTORY_ENV, HistoryStore, Retention, default_history_path, open_history
@@ -65,7 +66,8 @@ class Recorder:
     def write(self, result: RunResult, run_dir: Path, formats: Sequence[str]) -> list[Path]:
         from stockade.report.writer import write_reports
 
-        context = build_context(self.store, result) if self.store is not None else ReportContext()
+        with gc_paused():  # the diff walks both runs' findings
+            context = build_context(self.store, result) if self.store is not None else ReportContext()
         written = write_reports(result, run_dir, formats, context=context, signer=self.signer)
         if self.store is not None:
             self.store.record(result, run_dir, sha256_file(run_dir / MANIFEST))

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import errno
-import gc
 import os
 import pickle
 import shutil
 import signal
 import tempfile
 import traceback
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Sequence
+from contextlib import suppress
 from functools import partial
 from pathlib import Path
 from typing import NoReturn
 
 from stockade.engine.model import RunResult
+from stockade.gc_pause import gc_paused
 from stockade.history.context import ReportContext
 from stockade.integrity.keys import Signer
 from stockade.integrity.manifest import MANIFEST_FILES, chain_lock, previous_link, write_head, write_manifest
@@ -69,20 +69,6 @@ def _refuse_existing(out_dir: Path) -> None:
         raise FileExistsError(
             errno.EEXIST, "report directory already exists; each run gets its own", str(out_dir)
         )
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Rendering builds and drops millions of small objects that reference counting frees; the cyclic
-    collector would walk the whole heap (the run's findings included) again and again to free next to
-    nothing: half the rendering time of a fleet-wide run. Any cycle left is collected once it resumes."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _write_durably(path: Path, content: str | bytes) -> None:
@@ -260,7 +246,7 @@ def write_reports(result: RunResult, out_dir: Path, formats: Sequence[str], *,
     children: dict[str, _ChildRender] = {}
     staging: Path | None = None
     try:
-        with _gc_paused():
+        with gc_paused():
             if len(result.findings) >= PARALLEL_FROM_FINDINGS and _cpus() > 1 and hasattr(os, "fork"):
                 children = _fork_renderers(requested, result, context)
             # What is validated is what is written: this document, serialised by dumps_document.

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
 from stockade import __version__, tls_command
-from stockade.errors import StockadeError, UsageError
+from stockade.errors import EXIT_ERROR, StockadeError, UsageError
 from stockade.history import commands as history_commands
 
 
@@ -161,6 +162,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("stockade: interrupted", file=sys.stderr)
         return 130
+    except Exception:  # noqa: BLE001 - a crash must not exit 1, which means "findings fail"
+        traceback.print_exc()
+        print(f"stockade: internal error; nothing was proven (exit {EXIT_ERROR})", file=sys.stderr)
+        return EXIT_ERROR
 
 
 if __name__ == "__main__":

@@ -1,5 +1,8 @@
 """Errors a user can act on: the CLI prints them as one line and exits non-zero."""
 
+# Exit code of a run in which something could not be evaluated (or Stockade itself crashed): never a pass.
+EXIT_ERROR = 3
+
 
 class StockadeError(Exception):
     """A failure with a message meant for the operator (no traceback)."""

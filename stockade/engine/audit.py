@@ -24,7 +24,7 @@ from stockade.engine.params import resolve_params
 from stockade.engine.targets import Target
 from stockade.engine.verdicts import clause_results
 from stockade.engine.waivers import Waiver, apply_waivers, load_waivers
-from stockade.errors import UsageError
+from stockade.errors import EXIT_ERROR, UsageError
 from stockade.progress import Progress
 
 # Bounded: a slow or dead host holds one worker until its SSH timeouts expire, never the others.
@@ -32,8 +32,7 @@ MAX_CONCURRENT_HOSTS = 16
 
 # Documented in README.md.
 EXIT_OK = 0
-EXIT_FAIL = 1
-EXIT_ERROR = 3
+EXIT_FAIL = 1  # EXIT_ERROR (3) lives in stockade.errors: the CLI uses it for a crash too
 
 
 @dataclass(frozen=True)

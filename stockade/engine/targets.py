@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,26 @@ class Target:
         )
 
 
+def select_hosts(match: Callable[[str], list[str]], limit: str, inventory: Path) -> list[str]:
+    """Hosts selected by ``limit`` as Ansible reads it: patterns (host or group globs) separated by commas
+    or colons, their union, minus the ``!``-prefixed ones. A pattern that matches nothing is an error, so
+    a typo never quietly shrinks an audit."""
+    patterns = [part.strip() for part in limit.replace(":", ",").split(",") if part.strip()]
+    if not patterns:
+        raise UsageError(f"{inventory}: --limit {limit!r} names no host or group")
+    chosen: set[str] = set()
+    excluded: set[str] = set()
+    for pattern in patterns:
+        negated = pattern.startswith("!")
+        hosts = match(pattern[1:] if negated else pattern)
+        if not hosts:
+            raise UsageError(f"{inventory}: no host or group matches {pattern!r} of --limit {limit!r}")
+        (excluded if negated else chosen).update(hosts)
+    if all(pattern.startswith("!") for pattern in patterns):
+        chosen = set(match("all"))
+    return sorted(chosen - excluded)
+
+
 def load_targets(inventory: Path, limit: str = "all") -> list[Target]:
     """Hosts of an Ansible inventory; testinfra turns each host's connection variables into an SSH
     (or local, paramiko...) backend, the same way Ansible would connect."""
@@ -50,7 +70,7 @@ def load_targets(inventory: Path, limit: str = "all") -> list[Target]:
         raise UsageError(f"{inventory}: inventory not found")
     runner = AnsibleRunner(str(inventory))
     try:
-        names = runner.get_hosts(limit)
+        names = select_hosts(runner.get_hosts, limit, inventory)
     except subprocess.CalledProcessError as exc:
         raise UsageError(f"{inventory}: ansible-inventory could not read it (exit {exc.returncode})") from exc
     except RuntimeError as exc:

@@ -58,7 +58,7 @@ def test_audit_rejects_an_inventory_that_matches_no_host(tmp_path: Path) -> None
     inventory.write_text("all:\n  hosts:\n    web-1:\n      ansible_host: 198.18.0.250\n")
     result = stockade("audit", "-i", str(inventory), "--limit", "db-*", "-o", str(tmp_path / "out"))
     assert result.returncode == 2
-    assert f"{inventory}: no host matches --limit 'db-*'" in result.stderr
+    assert f"{inventory}: no host or group matches 'db-*' of --limit 'db-*'" in result.stderr
     assert not (tmp_path / "out").exists()
 
 

@@ -28,3 +28,15 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q -e '.[dev]'
   touch "$stamp"
 fi
+
+# compliance-trestle proves in the tests that the OSCAL output loads; it pins paramiko and cryptography
+# versions that collide with Stockade's, so it lives in a venv of its own (only the tests use it).
+TRESTLE_VERSION=5.2.0
+trestle_stamp=.venv-trestle/.installed-$TRESTLE_VERSION
+if [ ! -f "$trestle_stamp" ]; then
+  echo "setup: creating .venv-trestle (compliance-trestle $TRESTLE_VERSION, for the OSCAL test)" >&2
+  rm -rf .venv-trestle
+  "$PYTHON" -m venv .venv-trestle
+  .venv-trestle/bin/python -m pip install -q "compliance-trestle==$TRESTLE_VERSION"
+  touch "$trestle_stamp"
+fi

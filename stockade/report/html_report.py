@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import json
 from dataclasses import dataclass
 from datetime import date
@@ -13,6 +12,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from stockade.engine.model import STATUS_SEVERITY_ORDER, ControlResult, Finding, RunResult, Status, Verdict
 from stockade.engine.verdicts import CLAUSE_RULES, CONTROL_RULES, HOLDS
+from stockade.gc_pause import gc_paused
 from stockade.history.chart import STACK_ORDER, build_chart
 from stockade.history.context import ReportContext
 from stockade.report.ordering import HostGroup, group_by_host, worst_status
@@ -81,14 +81,33 @@ def _environment() -> Environment:
 LIST_PASSES_UP_TO = 5000
 EXPIRES_SOON_DAYS = 30  # a waiver or attestation expiring within this many days of the run is flagged
 
+# The browser lays out only the host sections and control drill-downs near the viewport (CSS content-visibility:
+# auto); each other one stands in at a height until first shown. On a large page that height is estimated per
+# section (its style attribute), so that the scrollbar fits the page and following a link lands where it should.
+# CSS pixels at the default width, fitted to the fleet page of bench/render_scale.py as Chromium lays it out.
+OPEN_EVIDENCE = frozenset({Status.ERROR, Status.FAIL, Status.WAIVED})  # evidence shown open; the rest collapsed
+HOST_HEAD_PX = 140
+OPEN_ROW_PX = 76  # the finding's row and the evidence's summary line
+EVIDENCE_LINE_PX = 18  # a line of the evidence's JSON
+WAIVER_PX = 24
+CLOSED_ROW_PX = 66
+CONTROL_HEAD_PX = 150
+CONTROL_ROW_PX = 40
+CONTROL_LINKS_PER_LINE = 13
+CONTROL_LINE_PX = 20
+
 
 @dataclass(frozen=True)
 class FindingRow:
-    """A finding listed in its host's table: ``anchor`` is its row's id, ``waiver`` the id of its waiver's row."""
+    """A finding listed in its host's table: ``anchor`` is its row's id, ``waiver`` the id of its waiver's row.
+
+    ``evidence_json``: on a large page, the observed values as indented JSON (None: no evidence, or a small page).
+    """
 
     anchor: str
     finding: Finding
     waiver: str | None
+    evidence_json: str | None = None
 
 
 @dataclass(frozen=True)
@@ -96,6 +115,7 @@ class HostView:
     anchor: str
     group: HostGroup
     rows: tuple[FindingRow, ...]
+    height: int  # estimated, in CSS pixels
 
 
 @dataclass(frozen=True)
@@ -117,6 +137,7 @@ class ControlView:
     reason: str
     clauses: tuple[tuple[str, str], ...]  # (clause id, anchor)
     hosts: tuple[HostsWithStatus, ...]  # worst status first
+    height: int  # estimated, in CSS pixels
 
 
 @dataclass(frozen=True)
@@ -194,16 +215,25 @@ def build_views(result: RunResult, list_passes: bool) -> dict[str, Any]:
     for host_index, group in enumerate(groups, 1):
         host_anchor = f"host-{host_index}"
         rows: list[FindingRow] = []
+        height = HOST_HEAD_PX
         for finding in group.findings:  # worst first: the first finding of a control is its worst on the host
             anchor = host_anchor
             if list_passes or finding.status is not Status.PASS:
                 anchor = f"f{host_index}-{len(rows) + 1}"
                 waiver = waiver_anchor[_waiver_key(finding.waiver)] if finding.waiver is not None else None
-                rows.append(FindingRow(anchor, finding, waiver))
+                evidence_json = None
+                if not list_passes and finding.evidence is not None:
+                    evidence_json = pretty_json(finding.evidence.observed)
+                rows.append(FindingRow(anchor, finding, waiver, evidence_json))
+                if finding.status not in OPEN_EVIDENCE:
+                    height += CLOSED_ROW_PX
+                else:
+                    lines = evidence_json.count("\n") + 1 if evidence_json is not None else 1
+                    height += OPEN_ROW_PX + lines * EVIDENCE_LINE_PX + (WAIVER_PX if waiver is not None else 0)
             per_host = worst[finding.control_id]
             if group.host not in per_host:
                 per_host[group.host] = (finding.status, anchor)
-        hosts.append(HostView(host_anchor, group, tuple(rows)))
+        hosts.append(HostView(host_anchor, group, tuple(rows), height))
 
     control_views = []
     for control_id in ids:
@@ -214,15 +244,18 @@ def build_views(result: RunResult, list_passes: bool) -> dict[str, Any]:
             HostsWithStatus(status, len(by_status[status]),
                             tuple(by_status[status]) if list_passes or status is not Status.PASS else ())
             for status in STATUS_SEVERITY_ORDER if status in by_status)
+        height = CONTROL_HEAD_PX + sum(
+            CONTROL_ROW_PX + len(group.links) // CONTROL_LINKS_PER_LINE * CONTROL_LINE_PX for group in host_groups)
         known = controls.get(control_id)
         if known is None:
             control_views.append(ControlView(control_anchor[control_id], control_id, "", "", None,
-                                             "not in the policy catalogue of this run", (), host_groups))
+                                             "not in the policy catalogue of this run", (), host_groups, height))
             continue
         control, clause_ids = known
         control_views.append(ControlView(
             control_anchor[control_id], control_id, control.title, control.automation, control.verdict,
-            control.reason, tuple((clause_id, clause_anchor[clause_id]) for clause_id in clause_ids), host_groups))
+            control.reason, tuple((clause_id, clause_anchor[clause_id]) for clause_id in clause_ids), host_groups,
+            height))
 
     waivers = []
     for key, record in waiver_records.items():
@@ -270,15 +303,8 @@ def render_html(result: RunResult, context: ReportContext | None = None) -> str:
 
     With a ``context``: the changes since the previous run and a chart (inline SVG) of results over time.
     """
-    # The page is built from ~1M short-lived strings and no reference cycles worth collecting: the cyclic
-    # collector would only rescan the run's findings again and again (half of the time at 150,000 findings).
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():  # ~1M short-lived strings: the cyclic collector would only rescan the findings
         return _render(result, context or ReportContext())
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _render(result: RunResult, context: ReportContext) -> str:
@@ -306,5 +332,6 @@ def _render(result: RunResult, context: ReportContext) -> str:
         chart=build_chart(context.series),
         stack_order=STACK_ORDER,
         list_passes=list_passes,
+        open_evidence=OPEN_EVIDENCE,
         **build_views(result, list_passes),
     )

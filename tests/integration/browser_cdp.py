@@ -193,6 +193,22 @@ class Browser:
         self.wait_for("Page.loadEventFired", since=since, timeout=timeout)
         return time.perf_counter() - started
 
+    def go_to_fragment(self, url: str, fragment: str, timeout: float | None = None) -> None:
+        """Follow a link to ``#fragment`` of the page loaded from ``url`` (a same-document navigation)."""
+        since = len(self.events)
+        self.send("Page.navigate", {"url": f"{url}#{fragment}"}, timeout=timeout)
+        self.wait_for("Page.navigatedWithinDocument", lambda params: params.get("url", "").endswith(f"#{fragment}"),
+                      since=since, timeout=timeout)
+
+    def metrics(self, timeout: float | None = None) -> dict[str, float]:
+        """The page's Performance.getMetrics by name (Nodes, LayoutDuration, RecalcStyleDuration, TaskDuration...).
+
+        Needs ``Performance.enable`` sent before the page was loaded; durations are seconds of the renderer's
+        main thread since then.
+        """
+        found = self.send("Performance.getMetrics", timeout=timeout)["metrics"]
+        return {metric["name"]: metric["value"] for metric in found}
+
     def evaluate(self, expression: str, timeout: float | None = None) -> Any:
         """The JSON value of a JavaScript expression in the page (DevTools evaluation is not subject to CSP)."""
         result = self.send("Runtime.evaluate", {"expression": expression, "returnByValue": True}, timeout=timeout)

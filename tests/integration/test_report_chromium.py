@@ -5,7 +5,9 @@ missing, a history of earlier runs) is rendered, opened from a file:// URL and c
 console error or warning, no request but the file itself (the page is self-contained), every section present,
 every in-page link resolving, collapsed evidence printed, nothing wider than an A4 page. A screenshot and the
 printed PDF are kept under $STOCKADE_TEST_ARTIFACTS (default <repo>/test-artifacts/). The 1,000-host x 150-finding
-report of bench/render_scale.py must load too; its load time is printed, never asserted.
+report of bench/render_scale.py must load too, with every non-pass finding and its evidence, links into sections
+the browser has not laid out yet must land on their target, and printing must render every section; its load
+time and DOM size are printed, never asserted (bench/html_open.py compares them with an earlier template's).
 """
 
 from __future__ import annotations
@@ -161,6 +163,21 @@ DOM_FACTS = """(() => {
 # Is the content of the first collapsed <details> rendered? Hidden on screen, shown when printed.
 COLLAPSED_EVIDENCE_VISIBLE = "document.querySelector('details:not([open]) > dl').checkVisibility()"
 
+# How many host sections and control drill-downs are not rendered (content-visibility: auto, off screen), and
+# how many in all.
+SKIPPED_SECTIONS = """(() => {
+  const sections = [...document.querySelectorAll('section.host, article.control')];
+  const skipped = sections.filter((s) => !s.firstElementChild.checkVisibility({contentVisibilityAuto: true}));
+  return {skipped: skipped.length, total: sections.length};
+})()"""
+
+# Where an element is relative to the top of the viewport, and whether its section is rendered.
+POSITION = """((id) => {
+  const el = document.getElementById(id);
+  const inside = el.matches('section.host, article.control') ? el.firstElementChild : el;
+  return {top: el.getBoundingClientRect().top, rendered: inside.checkVisibility({contentVisibilityAuto: true})};
+})"""
+
 OVERFLOW = """(() => {
   const width = document.documentElement.clientWidth;
   const wide = [...document.querySelectorAll('table, pre, svg, dl')]
@@ -214,9 +231,13 @@ def test_realistic_report_renders_cleanly_prints_and_is_kept_as_artifacts(
     print(f"screenshots: {shot} {full}")
 
     # Printed: collapsed evidence shows, and at the width of an A4 page nothing sticks out (no cut tables).
+    # On screen the hosts far below the viewport are not rendered; printed, every one is.
     assert browser.evaluate(COLLAPSED_EVIDENCE_VISIBLE) is False
+    on_screen = browser.evaluate(SKIPPED_SECTIONS)
+    assert on_screen["skipped"] > 0 and on_screen["total"] == facts["controls"] + facts["hostSections"], on_screen
     browser.send("Emulation.setEmulatedMedia", {"media": "print"})
     assert browser.evaluate(COLLAPSED_EVIDENCE_VISIBLE) is True
+    assert browser.evaluate(SKIPPED_SECTIONS) == {"skipped": 0, "total": on_screen["total"]}
     browser.send("Emulation.setDeviceMetricsOverride",
                  {"width": A4_CONTENT_WIDTH_PX, "height": 1000, "deviceScaleFactor": 1, "mobile": False})
     overflow = browser.evaluate(OVERFLOW)
@@ -242,6 +263,15 @@ def fleet_generate() -> tuple[RunResult, RunResult]:
     return generate("run-prev", 1000, 150, seed=1), generate("run-now", 1000, 150, seed=2)
 
 
+FLEET_DOM = """(() => ({
+  elements: document.getElementsByTagName('*').length,
+  findingRows: document.querySelectorAll('tr.finding').length,
+  evidence: document.querySelectorAll('tr.finding + tr.detail > td > details > pre').length,
+  controls: document.querySelectorAll('#controls article.control').length,
+  hostSections: document.querySelectorAll('#hosts section.host').length,
+}))()"""
+
+
 def test_fleet_report_of_150000_findings_loads(browser: Browser, tmp_path: Path) -> None:
     previous, current = fleet_generate()
     with open_history(tmp_path / "history.sqlite") as store:
@@ -253,13 +283,36 @@ def test_fleet_report_of_150000_findings_loads(browser: Browser, tmp_path: Path)
     render_cpu = time.process_time() - cpu
     url = page.as_uri()
 
+    browser.send("Performance.enable")
     seconds = browser.navigate(url, timeout=900)
-    listed = sum(1 for finding in current.findings if finding.status is not Status.PASS)
-    print(f"\nfleet report: {len(current.findings)} findings, {page.stat().st_size / 1e6:.1f} MB, "
-          f"render_html {render_cpu:.2f} s CPU, loaded in Chromium in {seconds:.1f} s")
-    rows = browser.evaluate("document.querySelectorAll('tr.finding').length", timeout=300)
-    assert rows == listed  # every non-pass finding reached the DOM: the whole file was parsed
-    assert browser.evaluate("document.querySelectorAll('#controls article.control').length") == 50
+    metrics = browser.metrics()
+    dom = browser.evaluate(FLEET_DOM, timeout=300)
+    listed = [finding for finding in current.findings if finding.status is not Status.PASS]
+    print(f"\nfleet report: {len(current.findings)} findings ({len(listed)} listed), "
+          f"{page.stat().st_size / 1e6:.1f} MB, render_html {render_cpu:.2f} s CPU; "
+          f"loaded in Chromium in {seconds:.1f} s; DOM: {dom['elements']} elements, {int(metrics['Nodes'])} nodes; "
+          f"main thread {metrics['TaskDuration']:.1f} s (style {metrics['RecalcStyleDuration']:.1f} s, "
+          f"layout {metrics['LayoutDuration']:.1f} s)")
+    # Every non-pass finding reached the DOM (the whole file was parsed), each with its evidence.
+    assert dom["findingRows"] == len(listed)
+    assert dom["evidence"] == sum(1 for finding in listed if finding.evidence is not None) > 0
+    assert (dom["controls"], dom["hostSections"]) == (50, len(current.metadata.hosts))
+    sections = browser.evaluate(SKIPPED_SECTIONS)
+    assert sections["skipped"] > sections["total"] - 10, sections  # only those near the viewport are rendered
+
+    # A link into a section not rendered yet lands on its target, rendered, at the top of the viewport.
+    last_host = len(current.metadata.hosts)
+    for target in (f"f{last_host - 3}-2", "control-40", f"host-{last_host // 2}"):
+        before = browser.evaluate(f"{POSITION}('{target}')")
+        assert before["rendered"] is False, target
+        browser.go_to_fragment(url, target, timeout=120)
+        position = browser.evaluate(f"{POSITION}('{target}')")
+        assert position["rendered"] is True and abs(position["top"]) <= 2, (target, position)
+
+    browser.send("Emulation.setEmulatedMedia", {"media": "print"})
+    assert browser.evaluate(SKIPPED_SECTIONS, timeout=300) == {"skipped": 0, "total": sections["total"]}
+    browser.send("Emulation.setEmulatedMedia", {"media": ""})
+    browser.go_to_fragment(url, "clauses")
     shot = browser.screenshot(artifacts_dir() / "fleet-report-chromium.png", timeout=300)
     print(f"screenshot: {shot}")
     assert problems(browser, url) == []

@@ -12,7 +12,7 @@ import pytest
 from report_factory import make_finding, make_result, mixed_result
 
 from stockade.engine.attestations import Attestation, attestation_findings
-from stockade.engine.model import RunResult, Severity, Status, Verdict
+from stockade.engine.model import Finding, RunResult, Severity, Status, Verdict
 from stockade.engine.verdicts import CLAUSE_RULES, CONTROL_RULES, clause_results
 from stockade.engine.waivers import Waiver, apply_waivers
 from stockade.report.html_report import pretty_json, render_html
@@ -81,7 +81,18 @@ def test_markup_in_identifiers_source_and_waiver_is_escaped() -> None:
     assert all(not name.startswith("on") for _, attrs in tags(html) for name in attrs)
 
 
-def test_page_is_self_contained() -> None:
+@pytest.fixture
+def fleet_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Render the compact page of a large run (passes counted, not listed) from small results."""
+    from stockade.report import html_report
+
+    monkeypatch.setattr(html_report, "LIST_PASSES_UP_TO", 1)
+
+
+@pytest.mark.parametrize("large", [False, True])
+def test_page_is_self_contained(large: bool, request: pytest.FixtureRequest) -> None:
+    if large:
+        request.getfixturevalue("fleet_page")
     html = render_html(mixed_result())
     names = [tag for tag, _ in tags(html)]
     assert "script" not in names
@@ -240,7 +251,7 @@ def test_a_large_run_lists_every_problem_but_only_counts_the_passes(monkeypatch:
     html = render_html(result)
     assert "failing_check" in html
     assert "passing_check" not in html
-    assert "passing findings are counted above, not listed" in html
+    assert "passing findings are counted per host, not listed" in html
 
 
 # --- A run as the audit builds it: waivers applied, attestations, clause verdicts -------------------------------
@@ -417,8 +428,13 @@ def test_missing_attestation_says_so() -> None:
 
 def test_print_styles_open_details_and_break_before_big_sections() -> None:
     html = render_html(audited_run())
-    print_css = html.split("@media print {", 1)[1].split("\n  }\n", 1)[0]
+    screen_css, print_css = html.split("@media print {", 1)
+    print_css = print_css.split("\n  }\n", 1)[0]
     assert "details::details-content { content-visibility: visible; height: auto; display: block; }" in print_css
+    # On screen only the hosts and controls near the viewport are rendered; printed, all of them are.
+    assert "section.host, article.control { content-visibility: auto; contain-intrinsic-size: auto 40rem; }" \
+        in screen_css
+    assert "section.host, article.control { content-visibility: visible; }" in print_css
     assert "#formula, #changes, #waivers, #controls, #hosts { break-before: page; }" in print_css
     assert "tr, pre, dl.meta { break-inside: avoid; }" in print_css
     for section_id in ("formula", "changes", "waivers", "controls", "hosts"):
@@ -456,3 +472,76 @@ def test_a_run_without_clause_verdicts_still_drills_down_per_control() -> None:
     assert "not in the policy catalogue of this run" in article
     assert re.findall(r'<a href="#(f\d+-\d+)">(web01|db01)</a>', article) != []
     assert sorted(set(re.findall(r'href="#([^"]+)"', html)) - set(ids_in(html))) == []
+
+
+# --- A large run: the compact page (every non-pass finding with its evidence, in fewer elements) ----------------
+
+def detail_of(row: str) -> str:
+    """The evidence row that follows a finding's row."""
+    return row.split("</tr>", 1)[1].split("</tr>", 1)[0].lstrip()
+
+
+@pytest.mark.usefixtures("fleet_page")
+def test_a_large_run_lists_each_problem_with_its_evidence_as_one_block_of_json() -> None:
+    result = mixed_result()
+    html = render_html(result)
+    assert finding_rows(html, "pass") == []
+    for finding in result.findings:
+        if finding.status is Status.PASS:
+            continue
+        (row,) = [row for row in finding_rows(html, finding.status.value) if finding.check_id in row]
+        detail = detail_of(row)
+        assert detail.startswith(f'<tr class="detail status-{finding.status.value}"><td colspan="5"><details')
+        assert ("<details open>" in detail) == (finding.status in (Status.ERROR, Status.FAIL, Status.WAIVED))
+        clauses = ", ".join(finding.clause_ids)
+        if finding.evidence is None:
+            assert f"<summary>Evidence; policy clauses {clauses}</summary>" in detail
+            assert "No evidence was recorded for this finding." in detail and "<pre>" not in detail
+        else:
+            evidence = finding.evidence
+            assert f" from {evidence.source} at {evidence.collected_at}; policy clauses {clauses}</summary>" in detail
+            expected = json.dumps(evidence.observed, indent=2, ensure_ascii=False).replace('"', "&#34;")
+            assert detail.count("<pre>") == 1 and f"<pre>{expected}</pre>" in detail
+        # The status in each row, without repeating its meaning (the summary states it once).
+        assert re.findall(r'<span class="badge badge-(\w+)">', row.split("</tr>", 1)[0]) == [finding.status.value]
+    assert 'class="kv"' not in html and "<caption>Observed</caption>" not in html
+    (waived,) = finding_rows(html, "waived")
+    assert "<summary>Evidence and waiver from " in waived
+    assert '<p class="waiver-ref"><strong>Waiver</strong> <a class="mono" href="#waiver-1">' in waived
+    assert "legacy client until Q3" in waived and "ciso@example.org" in waived
+
+
+@pytest.mark.usefixtures("fleet_page")
+def test_a_large_run_escapes_evidence_source_and_messages() -> None:
+    attack = '"><img src=x onerror=alert(1)>'
+    finding = make_finding(Status.FAIL, message=f"bad {XSS}", observed={f"key{XSS}": [attack], "v": XSS},
+                           clause_ids=(f"DH{attack}",))
+    assert finding.evidence is not None
+    finding = replace(finding, evidence=replace(finding.evidence, source=f"probe{XSS}"))
+    html = render_html(make_result(finding, make_finding(Status.PASS, check_id="other")))
+    assert XSS not in html and attack not in html
+    assert {"script", "img"}.isdisjoint(tag for tag, _ in tags(html))
+    assert all(not name.startswith("on") for _, attrs in tags(html) for name in attrs)
+    (row,) = finding_rows(html, "fail")
+    assert f"probe{XSS_ESCAPED} at" in row and f"bad {XSS_ESCAPED}" in row and f"key{XSS_ESCAPED}" in row
+
+
+def test_only_a_large_page_gives_its_sections_an_estimated_height(monkeypatch: pytest.MonkeyPatch) -> None:
+    from stockade.report import html_report
+
+    def host(name: str, failing: int, lines: int) -> list[Finding]:
+        return [make_finding(Status.FAIL, host=name, check_id=f"check_{n}",
+                             observed={"seen": [f"line {i}" for i in range(lines)]}) for n in range(failing)]
+
+    result = make_result(*host("small", 1, 1), *host("long", 1, 40), *host("many", 5, 1))
+    assert "style=" not in render_html(result)  # a small page: the stylesheet's estimate for all
+    monkeypatch.setattr(html_report, "LIST_PASSES_UP_TO", 1)
+    html = render_html(result)
+    sections = re.findall(r'<section class="host" id="host-\d+" style="contain-intrinsic-size: auto (\d+)px">'
+                          r'\s*<h2><span class="mono">([^<]+)<', html)
+    heights = {name: int(px) for px, name in sections}
+    assert set(heights) == {"small", "long", "many"}
+    assert heights["small"] < heights["long"] and heights["small"] < heights["many"]
+    controls = re.findall(r'<article class="control" id="control-\d+" style="contain-intrinsic-size: auto (\d+)px">',
+                          html)
+    assert len(controls) == 1 and int(controls[0]) > 0

@@ -22,22 +22,24 @@ from stockade.history.diff import CATEGORIES, RunDiff, diff_snapshots
 from stockade.history.store import HISTORY_ENV, HistoryStore, Retention, default_history_path, open_history
 from stockade.integrity.keys import KEY_DIR_ENV, Signer, load_or_create_signer
 from stockade.integrity.manifest import MANIFEST, sha256_file
+from stockade.integrity.retention import Retirement
 from stockade.integrity.verify import verify_run
 
 EXIT_REGRESSION = 1
 EXIT_TAMPERED = 1
 
 
-def add_history_options(parser: argparse.ArgumentParser, *, retention: bool) -> None:
+def add_history_options(parser: argparse.ArgumentParser, *, retention: bool, directories: bool = False) -> None:
     parser.add_argument("--history", type=Path, metavar="PATH",
                         help=f"run history database (default ${HISTORY_ENV}, else OUTPUT/history.sqlite)")
     if retention:
-        parser.add_argument("--keep-runs", type=int, metavar="N", help="keep only the latest N runs in the history")
-        parser.add_argument("--keep-days", type=int, metavar="D", help="drop runs older than D days from the history")
+        what = "the history and report directories" if directories else "the history (rows only)"
+        parser.add_argument("--keep-runs", type=int, metavar="N", help=f"keep only the latest N runs in {what}")
+        parser.add_argument("--keep-days", type=int, metavar="D", help=f"drop runs older than D days from {what}")
 
 
 def add_audit_options(parser: argparse.ArgumentParser) -> None:
-    add_history_options(parser, retention=True)
+    add_history_options(parser, retention=True, directories=True)
     parser.add_argument("--no-history", action="store_true", help="do not record this run in the history")
     parser.add_argument("--key-dir", type=Path, metavar="DIR",
                         help=f"signing key directory (default ${KEY_DIR_ENV}, else ~/.config/stockade/keys; "
@@ -64,14 +66,30 @@ class Recorder:
         return cls(store, signer, retention)
 
     def write(self, result: RunResult, run_dir: Path, formats: Sequence[str]) -> list[Path]:
+        """Write and sign the reports; the manifest lists the runs retention retires, whose directories
+        (and history rows) are deleted only once the new run is published."""
         from stockade.report.writer import write_reports
 
         with gc_paused():  # the diff walks both runs' findings
             context = build_context(self.store, result) if self.store is not None else ReportContext()
-        written = write_reports(result, run_dir, formats, context=context, signer=self.signer)
+        retirement = Retirement(self.retention.keep_runs, self.retention.keep_days)
+        written = write_reports(result, run_dir, formats, context=context, signer=self.signer,
+                                retire=retirement.plan)
         if self.store is not None:
             self.store.record(result, run_dir, sha256_file(run_dir / MANIFEST))
-            pruned = self.store.prune(self.retention)
+        removals = retirement.apply(run_dir)
+        for warning in retirement.warnings:
+            print(f"retention: {warning}", file=sys.stderr)
+        for removal in removals:
+            if removal.removed:
+                by = result.metadata.run_id if removal.run in retirement.retired else "an earlier run"
+                print(f"retention: removed run directory {run_dir.parent / removal.run.directory} "
+                      f"(run {removal.run.run_id}, retired by {by})", file=sys.stderr)
+            elif removal.reason != "already gone":
+                print(f"retention: left {removal.run.directory} alone: {removal.reason}", file=sys.stderr)
+        if self.store is not None:
+            forgotten = self.store.forget([removal.run.run_id for removal in removals])  # out of the chain
+            pruned = sorted(set(forgotten) | set(self.store.prune(self.retention)))
             if pruned:
                 print(f"history: dropped {len(pruned)} run(s) outside the retention policy", file=sys.stderr)
             if context.diff is not None:
@@ -143,6 +161,8 @@ def verify_command(args: argparse.Namespace) -> int:
         report = verify_run(Path(args.run_dir), pinned)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
+    for note in report.notes:
+        print(note)
     for problem in report.problems:
         print(f"TAMPERED {problem}")
     key = report.key_fingerprint or "unknown"

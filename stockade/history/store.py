@@ -195,7 +195,8 @@ class HistoryStore:
     def prune(self, retention: Retention, now: datetime | None = None) -> list[str]:
         """Delete the runs (and their findings) outside ``retention``; return their ids, oldest first.
 
-        Only history rows are deleted: run directories, their reports and manifests are left alone.
+        Only history rows are deleted here: run directories are retired by the next signed run
+        (``stockade.integrity.retention``), which then calls ``forget`` for them.
         """
         if retention.unlimited:
             return []
@@ -210,6 +211,14 @@ class HistoryStore:
         with self._transaction():
             self._db.executemany("DELETE FROM runs WHERE run_id = ?", [(run_id,) for run_id in ordered])
         return ordered
+
+
+    def forget(self, run_ids: Sequence[str]) -> list[str]:
+        """Delete these runs (and their findings) if recorded; return the ids that were."""
+        with self._transaction():
+            gone = [run_id for run_id in dict.fromkeys(run_ids)
+                    if self._db.execute("DELETE FROM runs WHERE run_id = ?", (run_id,)).rowcount]
+        return gone
 
 
 def _parse_time(text: str) -> datetime:

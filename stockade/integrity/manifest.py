@@ -4,7 +4,9 @@ Files in a signed run directory:
 
 - ``manifest.json``: ``run_id``, ``created_at``, ``files`` (name, sha256, bytes of every other output),
   ``previous`` (``run_id``, ``directory`` and ``manifest_sha256`` of the run before it in the same reports
-  directory, ``null`` for the first) and the signing key's fingerprint.
+  directory, ``null`` for the first), ``retired`` (``run_id``, ``dir`` and ``manifest_sha256`` of the runs
+  this run retires under retention: their directories are deleted once this run is published; see
+  ``retention``) and the signing key's fingerprint. Version 2; version 1 had no ``retired``.
 - ``manifest.sig``: base64 Ed25519 signature over the exact bytes of ``manifest.json``.
 - ``manifest.pub``: the public key (PEM), for convenience; pin the key with ``verify --public-key``.
 
@@ -18,7 +20,7 @@ import fcntl
 import hashlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,7 +34,11 @@ PUBLIC_KEY = "manifest.pub"
 MANIFEST_FILES = (MANIFEST, SIGNATURE, PUBLIC_KEY)
 CHAIN_HEAD = ".stockade-chain-head.json"
 CHAIN_LOCK = ".stockade-chain.lock"
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2  # 2: ``retired``
+
+# Retention's planner (``retention.Retirement.plan``), called under the chain lock with (reports directory,
+# run id, previous link); returns the new manifest's ``retired`` list.
+RetirementPlanner = Callable[[Path, str, dict[str, Any] | None], list[dict[str, str]]]
 
 
 def sha256_file(path: Path) -> str:
@@ -93,10 +99,12 @@ def previous_link(reports_dir: Path) -> dict[str, Any] | None:
     return _latest_sibling(reports_dir)
 
 
-def write_manifest(staging: Path, run_id: str, signer: Signer, previous: dict[str, Any] | None) -> str:
+def write_manifest(staging: Path, run_id: str, signer: Signer, previous: dict[str, Any] | None,
+                   retired: list[dict[str, str]] | None = None) -> str:
     """Write the manifest, signature and public key into ``staging``; return the manifest's SHA-256.
 
-    Every regular file already in ``staging`` is listed; call this after all outputs are written.
+    Every regular file already in ``staging`` is listed; call this after all outputs are written, under the
+    chain lock. ``retired``: the older runs this run retires (retention), none by default.
     """
     files = sorted(path for path in staging.iterdir() if path.is_file() and path.name not in MANIFEST_FILES)
     document = {
@@ -107,6 +115,7 @@ def write_manifest(staging: Path, run_id: str, signer: Signer, previous: dict[st
         "files": [{"name": path.name, "sha256": sha256_file(path), "bytes": path.stat().st_size}
                   for path in files],
         "previous": previous,
+        "retired": retired or [],
         "signature": {"algorithm": "Ed25519", "signature_file": SIGNATURE, "public_key_file": PUBLIC_KEY,
                       "public_key_sha256": signer.fingerprint},
     }

@@ -9,13 +9,17 @@ For the run and every run chained before it (``previous`` links, down to the fir
 - the previous run's directory exists and its ``manifest.json`` has the digest recorded by its successor;
 - every run of the chain is signed by the same key.
 
-Every problem names the file (or the run) concerned.
+A previous run that is missing is accepted only when a later signed manifest of the chain (walked from the
+run, or from the chain head back to it) lists it in ``retired`` with the very digest its successor
+recorded: the chain then legitimately starts at its successor, and a note says so. Every problem names the
+file (or the run) concerned.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +28,16 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from stockade.integrity.keys import load_public_key, public_key_fingerprint, signature_valid
-from stockade.integrity.manifest import MANIFEST, MANIFEST_FILES, PUBLIC_KEY, SIGNATURE, read_head, sha256_file
+from stockade.integrity.manifest import (
+    MANIFEST,
+    MANIFEST_FILES,
+    MANIFEST_VERSION,
+    PUBLIC_KEY,
+    SIGNATURE,
+    read_head,
+    sha256_file,
+)
+from stockade.integrity.retention import RetiredRun, retired_entries
 
 
 @dataclass
@@ -35,10 +48,20 @@ class Verification:
     files_checked: int = 0
     key_fingerprint: str | None = None
     pinned: bool = False
+    notes: list[str] = field(default_factory=list)  # e.g. where the chain starts after retention
+    # run id -> (entry, directory of the run whose manifest retired it), from every manifest checked
+    retired: dict[str, list[tuple[RetiredRun, str]]] = field(default_factory=dict)
+    # links to a missing previous run: (directory of the run naming it, its link), resolved at the end
+    missing_links: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    present: dict[str, tuple[str, str]] = field(default_factory=dict)  # run id -> (directory, manifest digest)
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
 
     def problem(self, text: str) -> None:
         if text not in self.problems:
@@ -63,7 +86,17 @@ def _check_run(run_dir: Path, report: Verification, pinned: Ed25519PublicKey | N
     except (ValueError, KeyError, TypeError) as exc:
         report.problem(f"{name}/{MANIFEST}: not a valid manifest ({exc})")
         return None
+    version = document.get("manifest_version")
+    if isinstance(version, int) and version > MANIFEST_VERSION:
+        report.problem(f"{name}/{MANIFEST}: manifest version {version} is newer than this Stockade "
+                       f"understands ({MANIFEST_VERSION})")
     _check_signature(run_dir, data, str(fingerprint), report, pinned)
+    entries = retired_entries(document)
+    if entries is None:
+        report.problem(f"{name}/{MANIFEST}: malformed list of retired runs")
+    report.present[str(document.get("run_id"))] = (name, hashlib.sha256(data).hexdigest())
+    for entry in entries or ():
+        report.retired.setdefault(entry.run_id, []).append((entry, name))
     listed = set(MANIFEST_FILES)
     for entry in files:
         file_name = str(entry.get("name", ""))
@@ -138,8 +171,7 @@ def _walk_back(start: Path, report: Verification, pinned: Ed25519PublicKey | Non
             break
         directory = current.parent / previous["directory"]
         if not (directory / MANIFEST).is_file():
-            report.problem(f"run {previous.get('run_id')} ({previous['directory']}) was removed: "
-                           f"{current.name} names it as the previous run")
+            report.missing_links.append((current.name, previous))  # removed, or retired: decided at the end
             break
         if sha256_file(directory / MANIFEST) != previous.get("manifest_sha256"):
             report.problem(f"{directory.name}/{MANIFEST}: differs from the digest recorded by the next run "
@@ -151,6 +183,36 @@ def _walk_back(start: Path, report: Verification, pinned: Ed25519PublicKey | Non
 def verify_run(run_dir: Path, pinned_key_pem: bytes | None = None) -> Verification:
     """Verify ``run_dir``, the runs chained before it, and the runs from the chain head back to it."""
     run_dir = Path(run_dir).absolute()
+    report = _verify(run_dir, pinned_key_pem)
+    _resolve_missing_links(report)
+    return report
+
+
+def _resolve_missing_links(report: Verification) -> None:
+    """A missing previous run is fine only when a later manifest retired it with the recorded digest."""
+    for successor, link in report.missing_links:
+        run_id, directory, digest = link.get("run_id"), link["directory"], link.get("manifest_sha256")
+        retirements = report.retired.get(str(run_id), [])
+        matching = [by for entry, by in retirements if entry.manifest_sha256 == digest]
+        if matching:
+            report.note(f"chain starts at {successor} (earlier runs retired by {matching[0]} under retention)")
+        elif retirements:
+            entry, by = retirements[0]
+            report.problem(f"{by}/{MANIFEST}: retires run {run_id} with manifest digest "
+                           f"{entry.manifest_sha256[:16]}…, but {successor} recorded {str(digest)[:16]}… "
+                           f"for it ({directory} is missing)")
+        else:
+            report.problem(f"run {run_id} ({directory}) was removed: {successor} names it as the previous run")
+    for run_id, retirements in report.retired.items():  # a run still here must match its retirement
+        if run_id in report.present:
+            directory, digest = report.present[run_id]
+            for entry, by in retirements:
+                if entry.manifest_sha256 != digest:
+                    report.problem(f"{by}/{MANIFEST}: retires run {run_id} with manifest digest "
+                                   f"{entry.manifest_sha256[:16]}…, but {directory}/{MANIFEST} has {digest[:16]}…")
+
+
+def _verify(run_dir: Path, pinned_key_pem: bytes | None) -> Verification:
     report = Verification(run_dir)
     pinned = None
     if pinned_key_pem is not None:
@@ -171,7 +233,28 @@ def verify_run(run_dir: Path, pinned_key_pem: bytes | None = None) -> Verificati
         if head_dir != run_dir and (head_dir / MANIFEST).is_file():
             later: set[str] = set()
             _walk_back(head_dir, report, pinned, stop_at=run_dir, seen=later)
-            if run_dir.name not in later:
+            if run_dir.name not in later and not _retired_leftover(run_dir, report):
                 report.problem(f"{run_dir.name}: not reachable from the chain head {head_dir.name} "
                                "(a run between them was removed or replaced)")
     return report
+
+
+def _retired_leftover(run_dir: Path, report: Verification) -> bool:
+    """``run_dir`` is a run a later manifest retired (its directory not deleted yet): say so."""
+    try:
+        digest = sha256_file(run_dir / MANIFEST)
+    except OSError:
+        return False
+    for entry, by in report.retired.get(_run_id(run_dir), []):
+        if entry.manifest_sha256 == digest and entry.directory == run_dir.name:
+            report.note(f"{run_dir.name} was retired by {by} under retention (its directory is left "
+                        "over and will be deleted)")
+            return True
+    return False
+
+
+def _run_id(run_dir: Path) -> str:
+    try:
+        return str(json.loads((run_dir / MANIFEST).read_bytes()).get("run_id"))
+    except (OSError, ValueError, AttributeError):
+        return ""

@@ -19,7 +19,14 @@ from stockade.engine.model import RunResult
 from stockade.gc_pause import gc_paused
 from stockade.history.context import ReportContext
 from stockade.integrity.keys import Signer
-from stockade.integrity.manifest import MANIFEST_FILES, chain_lock, previous_link, write_head, write_manifest
+from stockade.integrity.manifest import (
+    MANIFEST_FILES,
+    RetirementPlanner,
+    chain_lock,
+    previous_link,
+    write_head,
+    write_manifest,
+)
 from stockade.report.html_report import render_html
 from stockade.report.json_report import dumps_document, render_json, validate_results
 from stockade.report.junit import render_junit
@@ -220,7 +227,8 @@ def _fsync_dir(path: Path) -> None:
 
 
 def write_reports(result: RunResult, out_dir: Path, formats: Sequence[str], *,
-                  context: ReportContext | None = None, signer: Signer | None = None) -> list[Path]:
+                  context: ReportContext | None = None, signer: Signer | None = None,
+                  retire: RetirementPlanner | None = None) -> list[Path]:
     """Render ``formats`` of ``result`` into the new directory ``out_dir``; return the files written.
 
     Before anything touches the disk: every format name is checked (``ValueError`` names an unknown
@@ -236,7 +244,8 @@ def write_reports(result: RunResult, out_dir: Path, formats: Sequence[str], *,
     ``signer``, the staging directory also gets ``manifest.json`` (SHA-256 of every report, the previous
     run's manifest digest), ``manifest.sig`` and ``manifest.pub`` before it is renamed into place, and the
     chain head of the reports directory moves to the new run, all under a lock so two runs never fork
-    the chain.
+    the chain. ``retire`` (retention's planner), called under that lock, names the older runs the new
+    manifest retires.
     """
     requested = _check_formats(formats)
     out_dir = Path(out_dir)
@@ -269,7 +278,9 @@ def write_reports(result: RunResult, out_dir: Path, formats: Sequence[str], *,
             _publish(staging, out_dir)
         else:
             with chain_lock(parent):
-                digest = write_manifest(staging, result.metadata.run_id, signer, previous_link(parent))
+                previous = previous_link(parent)
+                retired = [] if retire is None else retire(parent, result.metadata.run_id, previous)
+                digest = write_manifest(staging, result.metadata.run_id, signer, previous, retired)
                 _publish(staging, out_dir)
                 write_head(parent, result.metadata.run_id, out_dir.name, digest)
     except BaseException:

@@ -48,8 +48,10 @@ class FakeRunner:
     """Stands in for subprocess.run: the audit writes a run directory, diff answers, notify is recorded."""
 
     def __init__(self, reports: Path, *, audit_exit: int = 1, writes_run: str | None = "run-2",
-                 diff_exit: int = 1, diff: dict[str, Any] | None = None, notify_exit: int = 0) -> None:
+                 diff_exit: int = 1, diff: dict[str, Any] | None = None, notify_exit: int = 0,
+                 leaves_hidden: str | None = None) -> None:
         self.reports, self.audit_exit, self.writes_run = reports, audit_exit, writes_run
+        self.leaves_hidden = leaves_hidden
         self.diff_exit, self.diff, self.notify_exit = diff_exit, diff, notify_exit
         self.calls: list[tuple[list[str], dict[str, Any]]] = []
 
@@ -59,6 +61,8 @@ class FakeRunner:
         if argv[1:2] == ["audit"]:
             if self.writes_run:
                 (self.reports / self.writes_run).mkdir(parents=True)
+            if self.leaves_hidden:
+                (self.reports / self.leaves_hidden).mkdir(parents=True)
             return subprocess.CompletedProcess(argv, self.audit_exit, "", "")
         if argv[1:2] == ["diff"]:
             return subprocess.CompletedProcess(argv, self.diff_exit, json.dumps(self.diff or {}), "")
@@ -170,3 +174,11 @@ def test_a_bad_notify_config_is_bad_input(tmp_path: Path, reports: Path) -> None
     code = wrapper.main(["--reports", str(reports), "--history", str(tmp_path / "h"), "--notify-config",
                          str(config), "--", "stockade", "audit"], run=FakeRunner(reports))
     assert code == 2
+
+
+def test_retention_leftovers_do_not_hide_the_new_run(tmp_path: Path, reports: Path) -> None:
+    """A retired run's trash (.run-1.retired) or a staging directory is not a second new run."""
+    diff = diff_document("run-2", change("regressed", "web-1", "SSH-01", PASS, FAIL))
+    runner = FakeRunner(reports, diff=diff, leaves_hidden=".run-1.retired")
+    assert run(tmp_path, runner) == 1
+    assert len(runner.notified) == 1

@@ -45,7 +45,8 @@ def log(message: str) -> None:
 
 def run_dirs(reports: Path) -> set[str]:
     try:
-        return {entry.name for entry in reports.iterdir() if entry.is_dir()}
+        # Hidden entries are staging (.RUN.*.partial) or retention's trash (.RUN.retired), never a run.
+        return {entry.name for entry in reports.iterdir() if entry.is_dir() and not entry.name.startswith(".")}
     except FileNotFoundError:
         return set()
 

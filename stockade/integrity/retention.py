@@ -206,6 +206,13 @@ def _remove_trash(trash: Path) -> bool:
     return True
 
 
+def _changed_runs(reports_dir: Path, runs: list[RetiredRun]) -> list[str]:
+    """The problems of the runs about to be retired: one changed since it was signed is kept."""
+    from stockade.integrity.verify import run_problems  # verify reads retired lists through this module
+
+    return [problem for run in runs for problem in run_problems(reports_dir / run.directory)]
+
+
 @dataclass
 class Retirement:
     """What one run retires: planned while its manifest is written, applied once it is published."""
@@ -232,6 +239,10 @@ class Retirement:
             self.warnings.append(f"no run directory retired: the chain is broken ({scan.broken}); "
                                  "`stockade verify` names it")
         self.retired = runs_to_retire(scan, self.keep_runs, self.keep_days)
+        changed = _changed_runs(reports_dir, self.retired)
+        if changed:  # deleting it would erase the very evidence `stockade verify` reports
+            self.warnings.append(f"no run directory retired: {changed[0]}; `stockade verify` names it")
+            self.retired = []
         retiring = {run.run_id for run in self.retired}
         self.leftovers = [run for run in dict.fromkeys(scan.already_retired) if run.run_id not in retiring
                           and (os.path.lexists(reports_dir / run.directory)

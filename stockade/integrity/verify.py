@@ -180,6 +180,13 @@ def _walk_back(start: Path, report: Verification, pinned: Ed25519PublicKey | Non
     return seen
 
 
+def run_problems(run_dir: Path) -> list[str]:
+    """What is wrong with one run directory alone (files against its manifest, the signature); no chain."""
+    report = Verification(Path(run_dir).absolute())
+    _check_run(report.run_dir, report, None)
+    return report.problems
+
+
 def verify_run(run_dir: Path, pinned_key_pem: bytes | None = None) -> Verification:
     """Verify ``run_dir``, the runs chained before it, and the runs from the chain head back to it."""
     run_dir = Path(run_dir).absolute()

@@ -248,3 +248,20 @@ def test_a_left_over_retired_run_verifies_as_retired(reports: Path, signer: Sign
         "run-1 was retired by run-3 under retention (its directory is left over and will be deleted)"]
     assert verify_run(reports / "run-3").notes == [
         "chain starts at run-3 (earlier runs retired by run-3 under retention)"]
+
+
+def test_a_run_changed_since_it_was_signed_is_not_retired_away(reports: Path, signer: Signer,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """A one-byte edit of an old report is evidence too: retention keeps it for verify to name."""
+    for number in (1, 2):
+        audit(reports, signer, f"run-{number}", history=False)
+    edited = reports / "run-1" / "results.json"
+    edited.write_bytes(edited.read_bytes().replace(b"{", b"[", 1))
+    capsys.readouterr()
+    audit(reports, signer, "run-3", keep_runs=2, history=False)
+    err = capsys.readouterr().err
+    assert "no run directory retired: run-1/results.json: changed since the run was signed" in err
+    assert retired_of(reports / "run-3") == []
+    assert runs_in(reports) == ["run-1", "run-2", "run-3"]
+    assert "run-1/results.json: changed since the run was signed (SHA-256 differs)" in \
+        verify_run(reports / "run-3").problems

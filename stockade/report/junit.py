@@ -29,30 +29,27 @@ def _xml_text(text: str) -> str:
     return _NOT_XML_CHAR.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
 
 
+# ElementTree's escapes: character data, and attribute values (where line breaks and tabs become references).
+_TEXT_ESCAPES = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"))
+_ATTR_ESCAPES = (*_TEXT_ESCAPES, ('"', "&quot;"), ("\r", "&#13;"), ("\n", "&#10;"), ("\t", "&#09;"))
+
+
+def _escape(text: str, escapes: tuple[tuple[str, str], ...]) -> str:
+    text = _xml_text(text)
+    for char, reference in escapes:
+        if char in text:  # most values hold none: a scan is cheaper than a replace
+            text = text.replace(char, reference)
+    return text
+
+
 def _text(text: str) -> str:
     """Character data, escaped as ElementTree does."""
-    text = _xml_text(text)
-    if "&" in text:
-        text = text.replace("&", "&amp;")
-    if "<" in text:
-        text = text.replace("<", "&lt;")
-    if ">" in text:
-        text = text.replace(">", "&gt;")
-    return text
+    return _escape(text, _TEXT_ESCAPES)
 
 
 def _attr(text: str) -> str:
-    """An attribute value, escaped as ElementTree does (line breaks and tabs as character references)."""
-    text = _text(text)
-    if '"' in text:
-        text = text.replace('"', "&quot;")
-    if "\r" in text:
-        text = text.replace("\r", "&#13;")
-    if "\n" in text:
-        text = text.replace("\n", "&#10;")
-    if "\t" in text:
-        text = text.replace("\t", "&#09;")
-    return text
+    """An attribute value, escaped as ElementTree does."""
+    return _escape(text, _ATTR_ESCAPES)
 
 
 def _attributes(pairs: Iterable[tuple[str, Any]]) -> str:

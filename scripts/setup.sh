@@ -4,7 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBIAN_PACKAGES=(debootstrap systemd-container apt-cacher-ng openssh-client iproute2 nftables util-linux chromium)
+# chromium renders the report in a test; fonts-liberation is only its recommendation, and we install without those.
+DEBIAN_PACKAGES=(debootstrap systemd-container apt-cacher-ng openssh-client iproute2 nftables util-linux chromium
+                 fonts-liberation)
 missing=()
 for package in "${DEBIAN_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

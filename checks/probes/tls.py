@@ -333,7 +333,6 @@ def summarise(endpoint: Endpoint, server_result: Any, ca_file: str,
 
 OTHER_COMMANDS = ("certificate_info", "http_headers", "heartbleed", "openssl_ccs_injection", "robot",
                   "session_renegotiation", "tls_compression")
-SCAN_COMMANDS = (*OTHER_COMMANDS[:1], *PROTOCOL_COMMANDS.values(), *OTHER_COMMANDS[1:])
 
 # --- legacy versions: one handshake first -----------------------------------------------------------------
 # sslyze enumerates a version's suites with one connection per suite: 121 each for SSL 3.0, TLS 1.0 and

@@ -27,7 +27,8 @@ from typing import Any
 from jinja2 import BaseLoader, DictLoader
 
 from bench.render_scale import generate
-from stockade.engine.model import RunResult, Status
+from checks.model import Status
+from stockade.engine.model import RunResult
 from stockade.history.context import ReportContext, build_context
 from stockade.history.store import open_history
 from stockade.report import html_report

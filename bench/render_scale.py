@@ -23,7 +23,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from stockade.engine.model import Evidence, Finding, RunMetadata, RunResult, Severity, Status
+from checks.model import Severity, Status
+from stockade.engine.model import Evidence, Finding, RunMetadata, RunResult
 from stockade.gc_pause import gc_paused
 from stockade.history.context import build_context
 from stockade.history.store import open_history

@@ -18,8 +18,7 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
-from checks.model import Check, Facts, MissingFact, Outcome, Params
-from stockade.engine.model import Status
+from checks.model import Check, Facts, MissingFact, Outcome, Params, Status, outcome
 
 
 def _accounts(facts: Facts) -> dict[str, dict[str, Any]]:
@@ -54,9 +53,6 @@ def fingerprint(public_key: str) -> str:
     raise ValueError(f"not a public key: {public_key[:40]!r}")
 
 
-def _outcome(problems: list[str], ok: str, observed: dict[str, Any]) -> Outcome:
-    return Outcome(Status.FAIL, "; ".join(problems), observed) if problems else Outcome(Status.PASS, ok, observed)
-
 
 def can_log_in(account: Mapping[str, Any]) -> bool:
     """A login shell or authorized keys (keys alone still open tunnels), on an account that has not expired."""
@@ -83,7 +79,7 @@ def evaluate_only_declared(facts: Facts, params: Params) -> Outcome:
                                for name, account in sorted(accounts.items()) if can_log_in(account)},
                 "declared": sorted(declared), "automation": list(params["automation_accounts"]),
                 "allowed": list(params["allowed_accounts"])}
-    return _outcome(problems, "only declared operators and automation accounts can log in", observed)
+    return outcome(problems, "only declared operators and automation accounts can log in", observed)
 
 
 def evaluate_keys_exact(facts: Facts, params: Params) -> Outcome:
@@ -101,7 +97,7 @@ def evaluate_keys_exact(facts: Facts, params: Params) -> Outcome:
             problems.append(f"{name} lacks declared keys: {', '.join(sorted(lacking))}")
     ok = "each operator's authorized_keys holds exactly the declared keys" if observed \
         else "no operator keys declared to the audit"
-    return _outcome(problems, ok, observed)
+    return outcome(problems, ok, observed)
 
 
 def evaluate_password_storage(facts: Facts, params: Params) -> Outcome:
@@ -119,7 +115,7 @@ def evaluate_password_storage(facts: Facts, params: Params) -> Outcome:
         problems.append(f"passwords not hashed with {'/'.join(sorted(allowed))}: {', '.join(weak)}")
     observed = {"schemes": {scheme: sorted(name for name, s in schemes.items() if s == scheme)
                             for scheme in sorted(set(schemes.values()))}}
-    return _outcome(problems, "root locked; no empty password; every password hash is "
+    return outcome(problems, "root locked; no empty password; every password hash is "
                     f"{'/'.join(sorted(allowed))}", observed)
 
 
@@ -148,7 +144,7 @@ def evaluate_sudo_rights(facts: Facts, params: Params) -> Outcome:
     problems += [f"declared operators missing: {', '.join(sorted(declared - set(accounts)))}"] \
         if declared - set(accounts) else []
     observed = {name: right["rules"] for name, right in sorted(rights.items()) if right["rules"]}
-    return _outcome(problems, f"sudo only for root, automation accounts and the {group} group's declared operators",
+    return outcome(problems, f"sudo only for root, automation accounts and the {group} group's declared operators",
                     {"sudo_rules": observed, "ops_group": group})
 
 

@@ -16,8 +16,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from checks.baseline_audit import AuditRule, audits_execution, audits_syscalls, parse_rules, watches
-from checks.model import Check, Facts, MissingFact, Outcome, Params, command_output, fact_value
-from stockade.engine.model import Status
+from checks.model import Check, Facts, MissingFact, Outcome, Params, Status, command_output, fact_value, outcome
 
 NOT_OBSERVABLE = "not observable in a container"
 GLOBAL_SYSCTL_PREFIXES = ("kernel.", "fs.")
@@ -75,12 +74,6 @@ def parse_assignments(items: Iterable[str]) -> dict[str, str]:
 
 def _normal(value: str) -> str:
     return " ".join(value.split())
-
-
-def outcome(problems: list[str], ok: str, observed: dict[str, Any]) -> Outcome:
-    if problems:
-        return Outcome(Status.FAIL, "; ".join(problems), observed)
-    return Outcome(Status.PASS, ok, observed)
 
 
 # --- BASE-01: kernel and network parameters ---------------------------------------------------------------

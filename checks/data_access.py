@@ -1,7 +1,8 @@
 """DAC-01 and AUD-01: customer data readable only by the authorized group, and every access audited.
 
-What is declared comes from the inventory (`data_access_directories`, `data_access_groups`), what is observed
-from the `data_access` probe (checks/probes/data_access.py). A host that declares no data directory gets
+What is declared comes from the inventory (`data_access_directories`, `data_access_groups`); it is sent to the
+host as the arguments of the collector's `data_access` fact (checks/collect/data_access.py), which comes back
+with the request beside what was observed. A host that declares no data directory gets
 SKIPPED findings ("no data directories declared"), never a pass.
 """
 
@@ -10,22 +11,53 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import checks.probes.data_access  # noqa: F401 - registers the probe
-from checks.baseline import NOT_OBSERVABLE, outcome
+from checks.baseline import NOT_OBSERVABLE
 from checks.baseline_audit import parse_rules, watches
-from checks.model import Check, Facts, MissingFact, Outcome, Params
-from stockade.engine.model import Status
+from checks.model import (
+    Check,
+    Fact,
+    FactInputs,
+    Facts,
+    MissingFact,
+    Outcome,
+    Param,
+    Params,
+    Status,
+    fact_value,
+    outcome,
+)
 
-PROBE = "data_access"
+FACT = "data_access"
+
+
+def declared_directories(variables: Mapping[str, Any]) -> list[dict[str, Any]]:
+    value = variables.get("data_access_directories") or []
+    if not isinstance(value, list) or not all(isinstance(item, Mapping) for item in value):
+        raise ValueError("inventory variable data_access_directories must be a list of mappings")
+    return [dict(item) for item in value]
+
+
+def declared_groups(variables: Mapping[str, Any]) -> dict[str, list[str]]:
+    value = variables.get("data_access_groups") or []
+    if not isinstance(value, list):
+        raise ValueError("inventory variable data_access_groups must be a list of {name, members}")
+    return {str(item["name"]): sorted(str(m) for m in item.get("members") or [])
+            for item in value if isinstance(item, Mapping) and "name" in item}
+
+
+def request(inputs: FactInputs) -> dict[str, Any]:
+    """What the host is asked to look at: the inventory's declarations, and who must be refused."""
+    return {"directories": declared_directories(inputs.variables), "groups": declared_groups(inputs.variables),
+            "unauthorized_account": str(inputs.params["unauthorized_account"]),
+            "audit_key": str(inputs.params["audit_key"])}
 
 
 def _probe(facts: Facts) -> tuple[dict[str, Any], Mapping[str, Any] | None]:
-    value = facts.get(PROBE)
-    if value is None:
-        raise MissingFact(PROBE, "probe did not run")
-    if "error" in value:
-        raise MissingFact(PROBE, str(value["error"]), value)
-    return dict(value["declared"]), value.get("observed")
+    """What was declared (the request, as the controller sent it) and observed; None when nothing is declared."""
+    value = fact_value(facts, FACT)
+    asked = value["request"]
+    declared = {"directories": list(asked["directories"]), "groups": dict(asked["groups"])}
+    return declared, (value if declared["directories"] else None)
 
 
 def _not_declared() -> Outcome:
@@ -123,7 +155,7 @@ def evaluate_unauthorized_refused(facts: Facts, params: Params) -> Outcome:
         return _not_declared()
     account = observed.get("unauthorized_account", {})
     if "error" in account:
-        raise MissingFact(PROBE, f"unauthorized account {account.get('account')}: {account['error']}")
+        raise MissingFact(FACT, f"unauthorized account {account.get('account')}: {account['error']}")
     seen = _observed_directories(observed)
     evidence: dict[str, Any] = {"account": account.get("account"), "account_groups": account.get("groups")}
     problems = []
@@ -186,7 +218,7 @@ def evaluate_watch_live(facts: Facts, params: Params) -> Outcome:
                        {"container": observed["container"], "reason": NOT_OBSERVABLE})
     live = observed.get("audit_rules_live") or {}
     if "error" in live or live.get("rc") != 0:
-        raise MissingFact(PROBE, f"auditctl -l: {live.get('error') or live.get('stderr', '').strip()}", live)
+        raise MissingFact(FACT, f"auditctl -l: {live.get('error') or live.get('stderr', '').strip()}", live)
     missing = _missing_watches(str(live.get("stdout", "")), declared, str(params["audit_key"]))
     return outcome([f"no audit watch loaded in the kernel on: {', '.join(missing)}"] if missing else [],
                    "every data directory is watched by the kernel's audit rules", {"missing": missing})
@@ -214,15 +246,21 @@ def evaluate_read_recorded(facts: Facts, params: Params) -> Outcome:
         evidence[path] = {"file": entry.get("sample_file"), "read": _summary(record.get("read")),
                           "records_since_read": record.get("records_since_read")}
         if record.get("error"):
-            raise MissingFact(PROBE, f"ausearch: {record['error']}")
+            raise MissingFact(FACT, f"ausearch: {record['error']}")
         if not record.get("records_since_read"):
             problems.append(f"reading {entry.get('sample_file')} as {directory.get('owner')} left no audit record "
                             f"with key {params['audit_key']}")
     return outcome(problems, "an authorized read of each data directory left a record in the audit log", evidence)
 
 
+# Both controls' checks send the same request, so the host answers it once.
+_FACTS = (Fact(FACT, request),)
+_OTHER_CONTROL = {"DAC-01": Param("AUD-01", "audit_key"), "AUD-01": Param("DAC-01", "unauthorized_account")}
+
+
 def _check(check_id: str, control_id: str, title: str, evaluate: Any) -> Check:
-    return Check(id=check_id, control_id=control_id, title=title, facts=(), evaluate=evaluate, probes=(PROBE,))
+    return Check(id=check_id, control_id=control_id, title=title, facts=_FACTS, evaluate=evaluate,
+                 params=(_OTHER_CONTROL[control_id],))
 
 
 DATA_ACCESS_CHECKS: tuple[Check, ...] = (

@@ -17,8 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import checks.probes.network  # noqa: F401 - registers the probes these checks use
-from checks.model import Check, Facts, MissingFact, Outcome, Params, command_output
-from stockade.engine.model import Status
+from checks.model import Check, Facts, MissingFact, Outcome, Params, Status, command_output, fact_value
 
 ANY = "any"
 _PER_MINUTE = {"second": 60.0, "minute": 1.0, "hour": 1 / 60, "day": 1 / 1440, "week": 1 / 10080}
@@ -217,8 +216,8 @@ def effective_openings(ruleset: Ruleset) -> dict[str, list[Opening]]:
 
 
 def declared_services(params: Params) -> set[str]:
-    return ({f"tcp/{port}" for port in params.get("allowed_tcp_ports", ())}
-            | {f"udp/{port}" for port in params.get("allowed_udp_ports", ())})
+    return ({f"tcp/{port}" for port in params["allowed_tcp_ports"]}
+            | {f"udp/{port}" for port in params["allowed_udp_ports"]})
 
 
 # --- FW-01 -------------------------------------------------------------------------------------------------
@@ -320,8 +319,8 @@ def _port_in(port: int, declared: Iterable[Any]) -> bool:
 
 def evaluate_listeners(facts: Facts, params: Params) -> Outcome:
     listeners = parse_ss(command_output(facts, "listening_sockets"))
-    allowed = {"tcp": list(params.get("allowed_tcp_ports", ())), "udp": list(params.get("allowed_udp_ports", ()))}
-    extra = set(params.get("allowed_listeners", ()))
+    allowed = {"tcp": list(params["allowed_tcp_ports"]), "udp": list(params["allowed_udp_ports"])}
+    extra = set(params["allowed_listeners"])
     exposed = [item for item in listeners if not item.loopback_only]
     undeclared = [item for item in exposed
                   if not _port_in(item.port, allowed[item.proto]) and item.service not in extra]
@@ -337,17 +336,8 @@ def evaluate_listeners(facts: Facts, params: Params) -> Outcome:
                    observed)
 
 
-def _probe(facts: Facts, name: str) -> Mapping[str, Any]:
-    result = facts.get(name)
-    if result is None:
-        raise MissingFact(name, "probe did not run")
-    if "error" in result:
-        raise MissingFact(name, str(result["error"]), result)
-    return result
-
-
 def evaluate_declared_reachable(facts: Facts, params: Params) -> Outcome:
-    scan = _probe(facts, "fw_port_scan")
+    scan = fact_value(facts, "fw_port_scan")
     ruleset = ruleset_fact(facts)
     source = scan.get("source")
     openings = effective_openings(ruleset)
@@ -370,7 +360,7 @@ def evaluate_declared_reachable(facts: Facts, params: Params) -> Outcome:
 
 
 def evaluate_undeclared_closed(facts: Facts, params: Params) -> Outcome:
-    scan = _probe(facts, "fw_port_scan")
+    scan = fact_value(facts, "fw_port_scan")
     states = {port: scan["ports"].get(str(port)) for port in scan["candidates"]}
     observed = {"from": scan.get("source"), "states": {str(p): s for p, s in states.items()}}
     answered = [f"tcp/{port}" for port, state in states.items() if state == "open"]
@@ -495,7 +485,7 @@ def _within(network: IpNetwork, allowed: Iterable[IpNetwork]) -> bool:
 
 def evaluate_rate_limit(facts: Facts, params: Params) -> Outcome:
     ruleset = ruleset_fact(facts)
-    port = int(params.get("port", 22))
+    port = int(params["port"])
     limits = [limit for limit in find_rate_limits(ruleset, port) if limit.precedes_accept]
     if not ruleset.drop_input_chains():
         return Outcome(Status.FAIL, "no default-drop input chain, so no SSH rate limit in force", {})
@@ -504,15 +494,15 @@ def evaluate_rate_limit(facts: Facts, params: Params) -> Outcome:
                        {"port": port})
     scan = facts.get("fw_port_scan") or {}
     controller = scan.get("source") if "error" not in scan else None
-    declared_exempt = [str(item) for item in params.get("exempt_sources", ())]
+    declared_exempt = [str(item) for item in params["exempt_sources"]]
     allowed = [net for net in map(_network, [*declared_exempt, *([controller] if controller else [])]) if net]
     problems = []
     families = {limit.key for limit in limits}
     for limit in limits:
-        if limit.rate_per_minute > int(params.get("new_connections_per_minute", 10)):
-            problems.append(f"{limit.key}: {limit.rate} exceeds {params.get('new_connections_per_minute')}/minute")
-        if limit.burst > int(params.get("burst", 5)):
-            problems.append(f"{limit.key}: burst {limit.burst} exceeds {params.get('burst')}")
+        if limit.rate_per_minute > int(params["new_connections_per_minute"]):
+            problems.append(f"{limit.key}: {limit.rate} exceeds {params['new_connections_per_minute']}/minute")
+        if limit.burst > int(params["burst"]):
+            problems.append(f"{limit.key}: burst {limit.burst} exceeds {params['burst']}")
         if not limit.ct_new:
             problems.append(f"{limit.key}: not restricted to new connections (ct state new)")
         for source in limit.exempt:
@@ -529,7 +519,7 @@ def evaluate_rate_limit(facts: Facts, params: Params) -> Outcome:
     observed = {
         "limits": [{"chain": limit.chain, "key": limit.key, "rate": limit.rate, "burst": limit.burst,
                     "new_only": limit.ct_new, "exempt": limit.exempt} for limit in limits],
-        "declared_exempt": list(params.get("exempt_sources", ())),
+        "declared_exempt": list(params["exempt_sources"]),
         "controller": controller,
     }
     if "ip saddr" not in families:
@@ -541,7 +531,7 @@ def evaluate_rate_limit(facts: Facts, params: Params) -> Outcome:
 
 
 def evaluate_burst(facts: Facts, params: Params) -> Outcome:
-    burst = _probe(facts, "ssh_new_connection_burst")
+    burst = fact_value(facts, "ssh_new_connection_burst")
     if "skipped" in burst:
         return Outcome(Status.SKIPPED, str(burst["skipped"]), dict(burst))
     observed = dict(burst)

@@ -8,8 +8,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from checks.model import Check, Facts, MissingFact, Outcome, Params, fact_value, file_content
-from stockade.engine.model import Status
+from checks.model import Check, Facts, MissingFact, Outcome, Params, Status, fact_value, file_content
 
 _PAM_LINE = re.compile(r"(\S+)\s+(\[[^\]]*\]|\S+)\s*(.*)")
 

@@ -23,8 +23,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from checks.model import Check, Facts, MissingFact, Outcome, Params, command_output, fact_value
-from stockade.engine.model import Status
+from checks.model import Check, Facts, MissingFact, Outcome, Params, Status, command_output, fact_value
 
 CONTAINER_REASON = "not observable in a container"
 AGE_METHOD = (
@@ -122,7 +121,7 @@ def evaluate_unattended_upgrades(facts: Facts, params: Params) -> Outcome:
 
     origins = config.get("Unattended-Upgrade::Origins-Pattern", []) + config.get(
         "Unattended-Upgrade::Allowed-Origins", [])
-    max_interval = float(params.get("max_periodic_interval_days", 1))
+    max_interval = float(params["max_periodic_interval_days"])
     observed = {
         "unattended-upgrades package": installed_text.strip() or "not installed",
         "APT::Periodic::Enable": value("APT::Periodic::Enable") or "(default 1)",
@@ -206,7 +205,7 @@ def evaluate_last_run(facts: Facts, params: Params) -> Outcome:
     now = _time(log.get("collected_at"))
     if now is None:
         raise MissingFact("patching_uu_log", "the host's clock was not reported", log)
-    max_days = float(params.get("max_days_since_unattended_run", 2))
+    max_days = float(params["max_days_since_unattended_run"])
     runs = parse_uu_runs(list(log.get("lines", [])), str(log.get("utc_offset", "+0000")))
     successes = [run["ended"] for run in runs if run["result"] == "succeeded"]
     stamp = _time(log.get("success_stamp"))
@@ -366,7 +365,7 @@ def pending_security_updates(facts: Facts) -> tuple[list[dict[str, Any]], list[s
 
 
 def evaluate_pending_security(facts: Facts, params: Params) -> Outcome:
-    max_days = float(params.get("max_pending_security_days", 7))
+    max_days = float(params["max_pending_security_days"])
     security, others, pending = pending_security_updates(facts)
     observed: dict[str, Any] = {
         "pending security updates": security,
@@ -402,7 +401,7 @@ def evaluate_lists_fresh(facts: Facts, params: Params) -> Outcome:
     now = _time(pending.get("collected_at"))
     if now is None:
         raise MissingFact("patching_pending_updates", "the host's clock was not reported", pending)
-    max_hours = float(params.get("max_package_lists_age_hours", 48))
+    max_hours = float(params["max_package_lists_age_hours"])
     releases: Mapping[str, Any] = pending.get("releases", {})
     times = {name: _time(info.get("mtime")) for name, info in releases.items()}
     stamp = _time(pending.get("update_success_stamp"))
@@ -439,7 +438,7 @@ def evaluate_lists_fresh(facts: Facts, params: Params) -> Outcome:
 
 def evaluate_reboot(facts: Facts, params: Params) -> Outcome:
     reboot = fact_value(facts, "patching_reboot_required")
-    max_days = float(params.get("max_reboot_pending_days", 7))
+    max_days = float(params["max_reboot_pending_days"])
     if not reboot.get("required"):
         return Outcome(Status.PASS, "no reboot is required (/var/run/reboot-required absent)",
                        {"reboot-required": "absent"})

@@ -3,10 +3,7 @@ configuration (`sshd -T`)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from checks.model import Check, Facts, MissingFact, Outcome, Params, command_output
-from stockade.engine.model import Status
+from checks.model import Check, Facts, MissingFact, Outcome, Params, Status, command_output, outcome
 
 
 def parse_sshd_t(text: str) -> dict[str, str]:
@@ -72,9 +69,6 @@ def _limits(facts: Facts, keywords: tuple[str, ...]) -> tuple[dict[str, str], di
     return settings, {keyword: settings.get(keyword, "(absent)") for keyword in keywords}
 
 
-def _outcome(problems: list[str], ok: str, observed: dict[str, Any]) -> Outcome:
-    return Outcome(Status.FAIL, "; ".join(problems), observed) if problems else Outcome(Status.PASS, ok, observed)
-
 
 def _int(value: str) -> int | None:
     return int(value) if value.isdigit() else None
@@ -95,7 +89,7 @@ def evaluate_allow_groups(facts: Facts, params: Params) -> Outcome:
             problems.append(f"automation account {name} is in none of the allowed groups (lockout)")
     observed = {"allowgroups": groups, "automation_accounts": {
         name: sorted(member_of.get(name, set())) for name in params["automation_accounts"]}}
-    return _outcome(problems, f"only members of {', '.join(groups)} may log in", observed)
+    return outcome(problems, f"only members of {', '.join(groups)} may log in", observed)
 
 
 def evaluate_auth_limits(facts: Facts, params: Params) -> Outcome:
@@ -106,7 +100,7 @@ def evaluate_auth_limits(facts: Facts, params: Params) -> Outcome:
         problems.append(f"MaxAuthTries is {seen['maxauthtries']} (at most {params['max_auth_tries']})")
     if grace is None or grace == 0 or grace > params["max_login_grace_time"]:
         problems.append(f"LoginGraceTime is {seen['logingracetime']} (1..{params['max_login_grace_time']} s)")
-    return _outcome(problems, "authentication attempts and grace time are limited", seen)
+    return outcome(problems, "authentication attempts and grace time are limited", seen)
 
 
 def evaluate_idle_timeout(facts: Facts, params: Params) -> Outcome:
@@ -119,7 +113,7 @@ def evaluate_idle_timeout(facts: Facts, params: Params) -> Outcome:
     if count is None or count == 0 or count > params["max_client_alive_count_max"]:
         problems.append(f"ClientAliveCountMax is {seen['clientalivecountmax']} "
                         f"(1..{params['max_client_alive_count_max']})")
-    return _outcome(problems, "unresponsive sessions are closed", seen)
+    return outcome(problems, "unresponsive sessions are closed", seen)
 
 
 FORWARDING = {"allowtcpforwarding": "no", "allowstreamlocalforwarding": "no", "allowagentforwarding": "no",
@@ -129,14 +123,14 @@ FORWARDING = {"allowtcpforwarding": "no", "allowstreamlocalforwarding": "no", "a
 def evaluate_forwarding(facts: Facts, params: Params) -> Outcome:
     _, seen = _limits(facts, tuple(FORWARDING))
     problems = [f"{keyword} is {seen[keyword]}" for keyword, wanted in FORWARDING.items() if seen[keyword] != wanted]
-    return _outcome(problems, "TCP, agent, X11, stream-local forwarding and tunnels are off", seen)
+    return outcome(problems, "TCP, agent, X11, stream-local forwarding and tunnels are off", seen)
 
 
 def evaluate_log_level(facts: Facts, params: Params) -> Outcome:
     _, seen = _limits(facts, ("loglevel",))
     problems = [] if seen["loglevel"] == "VERBOSE" else [f"LogLevel is {seen['loglevel']} (VERBOSE logs key "
                                                           "fingerprints of every login)"]
-    return _outcome(problems, "LogLevel VERBOSE: each login is logged with its key fingerprint", seen)
+    return outcome(problems, "LogLevel VERBOSE: each login is logged with its key fingerprint", seen)
 
 
 SSH_ALLOW_GROUPS = Check(id="sshd_allow_groups", control_id="SSH-04",

@@ -8,9 +8,8 @@ from collections.abc import Iterable
 from typing import Any
 
 import checks.probes.ssh_wire  # noqa: F401 - registers the ssh_wire probe
-from checks.model import Check, Facts, MissingFact, Outcome, Params, command_output
+from checks.model import Check, Facts, MissingFact, Outcome, Params, Status, command_output
 from checks.sshd import parse_sshd_t
-from stockade.engine.model import Status
 
 # What "SHA-256 with RSA" rules out, by algorithm family (patterns on OpenSSH algorithm names).
 WEAK = {

@@ -16,8 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import checks.probes.tls  # noqa: F401 - registers the tls_scan probe
-from checks.model import Check, Facts, MissingFact, Outcome, Params
-from stockade.engine.model import Status
+from checks.model import Check, Facts, MissingFact, Outcome, Params, Status
 
 PROBE = "tls_scan"
 LEGACY_PROTOCOLS = ("SSL 2.0", "SSL 3.0", "TLS 1.0", "TLS 1.1")
@@ -116,7 +115,7 @@ def _chain(endpoint: Endpoint) -> list[Mapping[str, Any]]:
 
 def leaf_key(endpoint: Endpoint, params: Params) -> tuple[list[str], dict[str, Any]]:
     leaf = _chain(endpoint)[0]
-    minimum = int(params.get("min_rsa_bits", 2048))
+    minimum = int(params["min_rsa_bits"])
     evidence = {"subject": leaf["subject"], "key_type": leaf["key_type"], "key_bits": leaf["key_bits"],
                 "required": f"RSA >= {minimum} bits"}
     if leaf["key_type"] != "RSA":
@@ -129,7 +128,7 @@ def leaf_key(endpoint: Endpoint, params: Params) -> tuple[list[str], dict[str, A
 def signatures(endpoint: Endpoint, params: Params) -> tuple[list[str], dict[str, Any]]:
     """The leaf and every intermediate the server sends; a self-issued root it also sends is not judged
     (clients trust it as an anchor, not by its signature)."""
-    hashes = [str(name).lower() for name in params.get("signature_hashes", ["sha256"])]
+    hashes = [str(name).lower() for name in params["signature_hashes"]]
     accepted = {RSA_SIGNATURE_OIDS[name] for name in hashes if name in RSA_SIGNATURE_OIDS}
     chain = _chain(endpoint)
     judged = [chain[0], *(cert for cert in chain[1:] if not cert.get("self_issued"))]
@@ -175,7 +174,7 @@ def _protocol(endpoint: Endpoint, version: str) -> Mapping[str, Any]:
 
 def hsts(endpoint: Endpoint, params: Params) -> tuple[list[str], dict[str, Any]]:
     header = _part(endpoint, "hsts")
-    minimum = int(params.get("min_hsts_max_age", 31536000))
+    minimum = int(params["min_hsts_max_age"])
     evidence = {**header, "required_max_age": minimum}
     if not header.get("present"):
         return ["no Strict-Transport-Security header"], evidence
@@ -217,7 +216,7 @@ def hostname(endpoint: Endpoint, params: Params) -> tuple[list[str], dict[str, A
 
 def expiry(endpoint: Endpoint, params: Params) -> tuple[list[str], dict[str, Any]]:
     leaf = _chain(endpoint)[0]
-    days = int(params.get("expiry_days", 30))
+    days = int(params["expiry_days"])
     scanned_at = datetime.fromisoformat(str(endpoint.get("scanned_at")))
     not_after = datetime.fromisoformat(leaf["not_after"])
     not_before = datetime.fromisoformat(leaf["not_before"])

@@ -8,9 +8,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import checks.probes.login  # noqa: F401 - registers the mfa_login probe
-from checks.model import Check, Facts, MissingFact, Outcome, Params, fact_value, file_content
+from checks.model import Check, Facts, MissingFact, Outcome, Params, Status, fact_value, file_content
 from checks.pam import pam_lines
-from stockade.engine.model import Status
 
 _NOT_APPLICABLE = "no account on this host elected 2FA (inventory: accounts_ops_users with totp: true)"
 

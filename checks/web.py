@@ -10,24 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 import checks.probes.http  # noqa: F401 - registers the http_redirect and rate_limit_burst probes
-from checks.model import Check, Facts, MissingFact, Outcome, Params
-from stockade.engine.model import Status
+from checks.model import Check, Facts, MissingFact, Outcome, Params, Status, fact_value
 
 REDIRECT_STATUSES = (301, 302, 307, 308)
 
 
-def _probe(facts: Facts, name: str) -> dict[str, Any]:
-    result = facts.get(name)
-    if result is None:
-        raise MissingFact(name, "not probed")
-    if "error" in result:
-        raise MissingFact(name, str(result["error"]), result)
-    return dict(result)
-
-
 def evaluate_rate_limit(facts: Facts, params: Params) -> Outcome:
-    result = _probe(facts, "rate_limit_burst")
-    allowance = int(params.get("allowance", 30))
+    result = fact_value(facts, "rate_limit_burst")
+    allowance = int(params["allowance"])
     problems: list[str] = []
     unevaluated: list[str] = []
     observed: dict[str, Any] = {"base_url": result.get("base_url"), "allowance": allowance}
@@ -64,7 +54,7 @@ def evaluate_rate_limit(facts: Facts, params: Params) -> Outcome:
 
 
 def evaluate_redirect(facts: Facts, params: Params) -> Outcome:
-    result = _probe(facts, "http_redirect")
+    result = fact_value(facts, "http_redirect")
     if result.get("connection") == "refused":
         return Outcome(Status.FAIL, f"{result.get('url')}: connection refused, plain HTTP is not redirected to "
                                     "HTTPS", result)

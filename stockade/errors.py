@@ -1,16 +1,9 @@
-"""Errors a user can act on: the CLI prints them as one line and exits non-zero."""
+"""Errors a user can act on (defined in checks/errors.py, the leaf both packages import) and the exit code of
+a run that could not evaluate something."""
+
+from checks.errors import StockadeError, UsageError
+
+__all__ = ["EXIT_ERROR", "StockadeError", "UsageError"]
 
 # Exit code of a run in which something could not be evaluated (or Stockade itself crashed): never a pass.
 EXIT_ERROR = 3
-
-
-class StockadeError(Exception):
-    """A failure with a message meant for the operator (no traceback)."""
-
-    exit_code = 2
-
-
-class UsageError(StockadeError):
-    """Bad input: arguments, inventory, policy, waivers."""
-
-    exit_code = 2

@@ -51,8 +51,10 @@ def run(args: argparse.Namespace) -> int:
     from stockade import __version__
     from stockade.engine.audit import exit_code, new_run_id, print_summary
     from stockade.engine.collect import Collection
+    from stockade.engine.declared import host_plan
     from stockade.engine.evaluate import evaluate
     from stockade.engine.model import RunMetadata, RunResult
+    from stockade.engine.params import resolve_params
     from stockade.engine.verdicts import clause_results
     from stockade.report.writer import write_reports
 
@@ -66,9 +68,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--timeout must be at least 1 second")
     catalogue = load_catalogue()
     controls = {control.id: control for control in catalogue.controls if control.id in TLS_CONTROLS}
-    params: dict[str, dict[str, Any]] = {
-        control_id: {name: spec.default for name, spec in control.parameters.items()}
-        for control_id, control in controls.items()}
+    params = resolve_params({control.id: control for control in catalogue.controls}, {}, "stockade tls")
     if args.ca_file is not None:
         params["TLS-03"]["ca_file"] = str(args.ca_file.resolve())
     checks = tuple(check for check in ALL_CHECKS if check.control_id in controls and check.probes == ("tls_scan",))
@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     collection = Collection(target=label, source=f"sslyze from the controller to {endpoint.label}",
                             collected_at=started.isoformat(timespec="seconds"), facts={},
                             probe_results={"tls_scan": probe})
-    findings = evaluate(collection, checks, controls, params)
+    findings = evaluate(collection, checks, controls, host_plan(checks, params, {}, "stockade tls"))
     selected = tuple(sorted(controls))
     metadata = RunMetadata(
         run_id=new_run_id(started), started_at=started.isoformat(timespec="seconds"),

@@ -27,8 +27,8 @@ from checks.catalogue.model import (
     control_tag,
     key_path,
 )
-from stockade.engine.model import Severity
-from stockade.strict_yaml import UniqueKeyLoader
+from checks.model import Severity
+from checks.strict_yaml import UniqueKeyLoader
 
 CATALOGUE_DIR = Path(__file__).parent  # where policy.yml, controls.yml and schema.json are shipped
 POLICY_FILE = "policy.yml"

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Protocol
 
-from stockade.engine.model import Severity
-from stockade.errors import StockadeError
+from checks.errors import StockadeError
+from checks.model import Severity
 
 REFERENCE_FRAMEWORKS: Mapping[str, str] = MappingProxyType({
     "cis_debian_12": "CIS Debian Linux 12 Benchmark v1.x",

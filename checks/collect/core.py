@@ -7,21 +7,26 @@ TOTP seed, no private key): reduce it on the host (e.g. hash scheme ids, not has
 """
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 COMMAND_TIMEOUT = 30
+FACT_DEADLINE_SECONDS = 60.0
+WORKERS = 8  # facts at once on the host
 
-FactFunction = Callable[[], Any]
+FactFunction = Callable[..., Any]  # keyword arguments: those of its request
 REGISTRY: dict[str, FactFunction] = {}
 
 
 def fact(name: str) -> Callable[[FactFunction], FactFunction]:
-    """Register a function as the fact `name`; its return value must be JSON-serialisable."""
+    """Register a function as the fact `name`; its return value must be JSON-serialisable. A fact with
+    arguments takes them as keyword arguments (the JSON object of its request)."""
 
     def register(function: FactFunction) -> FactFunction:
         if name in REGISTRY:
@@ -58,28 +63,48 @@ def read_file(path: str) -> dict[str, Any]:
         return {"path": path, "error": str(exc)}
 
 
-def collect(names: list[str]) -> dict[str, Any]:
-    facts: dict[str, Any] = {}
-    for name in names:
-        function = REGISTRY.get(name)
-        if function is None:
-            facts[name] = {"error": f"unknown fact {name!r}"}
-            continue
-        try:
-            facts[name] = function()
-        except Exception as exc:  # noqa: BLE001 - one broken fact must not cost the others
-            facts[name] = {"error": f"{type(exc).__name__}: {exc}"}
-    return facts
+def _run_one(request: str) -> Any:
+    """A request is a fact name, or name:{json} for a fact with keyword arguments."""
+    name, _, raw = request.partition(":")
+    function = REGISTRY.get(name)
+    if function is None:
+        return {"error": f"unknown fact {name!r}"}
+    try:
+        arguments = json.loads(raw) if raw else {}
+        if not isinstance(arguments, dict):
+            return {"error": "arguments must be a JSON object"}
+        return function(**arguments)
+    except Exception as exc:  # noqa: BLE001 - one broken fact must not cost the others
+        return {"error": f"{type(exc).__name__}: {exc}"}
 
 
-def main(names: list[str]) -> None:
+def collect(requests: list[str], deadline: float = FACT_DEADLINE_SECONDS) -> dict[str, Any]:
+    """Every requested fact at once (they are mostly commands waiting on I/O), each bounded by `deadline`:
+    a fact still running then is an error of its own, and the others are returned."""
+    pool = ThreadPoolExecutor(max_workers=WORKERS)
+    futures = {request: pool.submit(_run_one, request) for request in dict.fromkeys(requests)}
+    wait(futures.values(), timeout=deadline)
+    pool.shutdown(wait=False, cancel_futures=True)
+    return {request: future.result() if future.done() else {"error": f"timed out after {deadline:g}s"}
+            for request, future in futures.items()}
+
+
+def main(requests: list[str], deadline: float = FACT_DEADLINE_SECONDS) -> None:
     started = datetime.now(UTC).isoformat(timespec="seconds")
-    print(json.dumps({"collector_version": 1, "collected_at": started, "facts": collect(names)}))
+    facts = collect(requests, deadline)
+    sys.stdout.write(json.dumps({"collector_version": 1, "collected_at": started, "facts": facts}) + "\n")
+    sys.stdout.flush()
+    os._exit(0)  # a fact past its deadline may still hold a thread: do not wait for it
 
 
 def main_from_argv() -> None:
-    """Fact names are the script's arguments (sys.argv[0] is the script, or `-c`)."""
-    main(sys.argv[1:])
+    """Fact requests are the script's arguments (sys.argv[0] is the script, or `-c`); an optional first
+    argument --deadline=SECONDS bounds each fact."""
+    arguments = sys.argv[1:]
+    deadline = FACT_DEADLINE_SECONDS
+    if arguments and arguments[0].startswith("--deadline="):
+        deadline = float(arguments.pop(0).split("=", 1)[1])
+    main(arguments, deadline)
 
 
 file_fact("os_release", "/etc/os-release")

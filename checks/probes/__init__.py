@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from checks.model import Param, Params
+
 
 @dataclass(frozen=True)
 class ProbeTarget:
@@ -29,33 +31,42 @@ class ProbeTarget:
                 "-o", "ControlMaster=no", "-o", "ControlPath=none", *extra_options, self.address, *remote]
 
 
-HostParams = Mapping[str, Mapping[str, Any]]  # control id -> effective parameters for this host
-ProbeFunction = Callable[[ProbeTarget, HostParams], Any]
-PROBES: dict[str, ProbeFunction] = {}
+ProbeFunction = Callable[[ProbeTarget, Params], Any]
 
 
-def probe(name: str) -> Callable[[ProbeFunction], ProbeFunction]:
+@dataclass(frozen=True)
+class Probe:
+    name: str
+    function: ProbeFunction
+    params: tuple[Param, ...] = ()  # every parameter it reads, as params[param.key]
+    # It trips a limiter on the host (a connection-rate meter, a 429 bucket) that would turn the other
+    # probes' and the collector's connections away: it runs after all of them.
+    trips_limiter: bool = False
+
+
+PROBES: dict[str, Probe] = {}
+
+
+def probe(name: str, params: tuple[Param, ...] = (), trips_limiter: bool = False,
+          ) -> Callable[[ProbeFunction], ProbeFunction]:
     def register(function: ProbeFunction) -> ProbeFunction:
         if name in PROBES:
             raise ValueError(f"probe {name!r} registered twice")
-        PROBES[name] = function
+        PROBES[name] = Probe(name, function, params, trips_limiter)
         return function
 
     return register
 
 
-def run_probes(target: ProbeTarget, names: Iterable[str], params: HostParams) -> dict[str, Any]:
-    results: dict[str, Any] = {}
-    for name in sorted(set(names)):
-        function = PROBES.get(name)
-        if function is None:
-            results[name] = {"error": f"unknown probe {name!r}"}
-            continue
-        try:
-            results[name] = function(target, params)
-        except Exception as exc:  # noqa: BLE001 - one broken probe must not cost the others
-            results[name] = {"error": f"{type(exc).__name__}: {exc}"}
-    return results
+def run_probe(target: ProbeTarget, name: str, params: Params) -> Any:
+    """One probe's result, or {"error": ...}: one broken probe never costs the others."""
+    known = PROBES.get(name)
+    if known is None:
+        return {"error": f"unknown probe {name!r}"}
+    try:
+        return known.function(target, params)
+    except Exception as exc:  # noqa: BLE001 - a probe's failure is its own ERROR, never the run's crash
+        return {"error": f"{type(exc).__name__}: {exc}"}
 
 
 def split_ssh_args(text: str) -> tuple[str, ...]:

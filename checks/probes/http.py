@@ -17,7 +17,8 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from checks.probes import HostParams, ProbeTarget, probe
+from checks.model import Param, Params
+from checks.probes import ProbeTarget, probe
 
 TIMEOUT_SECONDS = 5.0
 USER_AGENT = "stockade-probe/1"
@@ -96,9 +97,9 @@ def _failure(exc: BaseException) -> dict[str, Any]:
     return {"error": f"{type(exc).__name__}: {exc}"}
 
 
-@probe("http_redirect")
-def http_redirect(target: ProbeTarget, params: HostParams) -> dict[str, Any]:
-    port = int(params.get("TLS-02", {}).get("http_port", 80))
+@probe("http_redirect", params=(Param("TLS-02", "http_port"),))
+def http_redirect(target: ProbeTarget, params: Params) -> dict[str, Any]:
+    port = int(params["http_port"])
     server_name = _server_name(target)
     client = _Client("http", target.address, port, server_name)
     url = f"http://{server_name}:{port}/stockade-probe?x=1"
@@ -135,15 +136,17 @@ def probe_path(scheme: str, address: str, port: int, server_name: str, path: str
     }
 
 
-@probe("rate_limit_burst")
-def rate_limit_burst(target: ProbeTarget, params: HostParams) -> dict[str, Any]:
-    web = params.get("WEB-01", {})
-    paths = [str(path) for path in web.get("rate_limited_paths", ["/login", "/api/"])]
-    port = int(web.get("port", 443))
-    scheme = str(web.get("scheme", "https"))
-    burst = int(web.get("burst_requests", 50))
-    steady = int(web.get("steady_requests", 3))
-    interval = int(web.get("steady_interval_ms", 1500)) / 1000
+# Empties the 429 bucket of the rate-limited paths: anything else sent there afterwards would meet 429.
+@probe("rate_limit_burst", params=tuple(Param("WEB-01", name) for name in (
+    "rate_limited_paths", "port", "scheme", "burst_requests", "steady_requests", "steady_interval_ms")),
+       trips_limiter=True)
+def rate_limit_burst(target: ProbeTarget, params: Params) -> dict[str, Any]:
+    paths = [str(path) for path in params["rate_limited_paths"]]
+    port = int(params["port"])
+    scheme = str(params["scheme"])
+    burst = int(params["burst_requests"])
+    steady = int(params["steady_requests"])
+    interval = int(params["steady_interval_ms"]) / 1000
     server_name = _server_name(target)
     with ThreadPoolExecutor(max_workers=max(1, len(paths))) as pool:
         outcomes = list(pool.map(lambda path: probe_path(scheme, target.address, port, server_name, path, burst,

@@ -20,7 +20,8 @@ from typing import Any
 import paramiko
 import pyotp
 
-from checks.probes import HostParams, ProbeTarget, probe
+from checks.model import Param, Params
+from checks.probes import ProbeTarget, probe
 
 CONNECT_TIMEOUT = 10.0
 
@@ -129,12 +130,11 @@ def login_trials(target: ProbeTarget, user: str, key: paramiko.PKey, seed: str) 
     return {"key_alone": key_alone, "key_and_code": {**with_code, "step": step}, "same_code_again": reused}
 
 
-@probe("mfa_login")
-def mfa_login(target: ProbeTarget, params: HostParams) -> dict[str, Any]:
-    settings = params.get("MFA-01", {})
+@probe("mfa_login", params=(Param("MFA-01", "probe_key_file"), Param("MFA-01", "exempt_accounts")))
+def mfa_login(target: ProbeTarget, params: Params) -> dict[str, Any]:
     variables = target.variables
     elected = elected_accounts(variables)
-    key_file = str(settings.get("probe_key_file") or variables.get("ansible_ssh_private_key_file") or "")
+    key_file = str(params["probe_key_file"] or variables.get("ansible_ssh_private_key_file") or "")
     result: dict[str, Any] = {"elected": elected, "key_file": key_file or None, "accounts": {}, "exempt": {}}
     if not key_file:
         result["error"] = "no probe key: set MFA-01 probe_key_file or ansible_ssh_private_key_file"
@@ -152,7 +152,7 @@ def mfa_login(target: ProbeTarget, params: HostParams) -> dict[str, Any]:
             result["accounts"][user] = {"error": f"{type(exc).__name__}: {exc}"}
     automation_key_file = str(variables.get("ansible_ssh_private_key_file") or key_file)
     automation_key = key if automation_key_file == key_file else paramiko.PKey.from_path(automation_key_file)
-    for user in settings.get("exempt_accounts", []):
+    for user in params["exempt_accounts"]:
         try:
             with _Session(target) as transport:
                 result["exempt"][user] = {"key_alone": _publickey(transport, user, automation_key)}

@@ -15,7 +15,8 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from checks.probes import HostParams, ProbeTarget, probe
+from checks.model import Param, Params
+from checks.probes import ProbeTarget, probe
 
 CONNECT_TIMEOUT_SECONDS = 2.0
 BURST_EXTRA_ATTEMPTS = 2
@@ -49,12 +50,11 @@ def scan(address: str, ports: Iterable[int]) -> dict[int, tuple[str, str | None]
         return dict(zip(wanted, pool.map(lambda port: connect(address, port), wanted), strict=True))
 
 
-@probe("fw_port_scan")
-def port_scan(target: ProbeTarget, params: HostParams) -> dict[str, Any]:
+@probe("fw_port_scan", params=(Param("FW-01", "allowed_tcp_ports"), Param("FW-01", "probe_closed_tcp_ports")))
+def port_scan(target: ProbeTarget, params: Params) -> dict[str, Any]:
     """Every declared TCP port and every candidate that must stay closed, probed at once."""
-    fw = params.get("FW-01", {})
-    declared = {number for number in map(port_number, fw.get("allowed_tcp_ports", ())) if number}
-    candidates = {number for number in map(port_number, fw.get("probe_closed_tcp_ports", ())) if number}
+    declared = {number for number in map(port_number, params["allowed_tcp_ports"]) if number}
+    candidates = {number for number in map(port_number, params["probe_closed_tcp_ports"]) if number}
     results = scan(target.address, declared | candidates | {target.ssh_port})
     sources = {local for _, local in results.values() if local}
     return {
@@ -68,14 +68,15 @@ def port_scan(target: ProbeTarget, params: HostParams) -> dict[str, Any]:
     }
 
 
-@probe("ssh_new_connection_burst")
-def ssh_burst(target: ProbeTarget, params: HostParams) -> dict[str, Any]:
+# Trips the per-source SSH meter: the collector's and the login probes' connections would be dropped after it.
+@probe("ssh_new_connection_burst", params=(Param("SSH-02", "probe_burst"), Param("SSH-02", "port"),
+                                           Param("SSH-02", "burst")), trips_limiter=True)
+def ssh_burst(target: ProbeTarget, params: Params) -> dict[str, Any]:
     """New TCP connections to the SSH port one after another, until one is dropped or burst + 2 are made."""
-    ssh = params.get("SSH-02", {})
-    if not ssh.get("probe_burst", True):
+    if not params["probe_burst"]:
         return {"skipped": "probe_burst is false for this host"}
-    port = int(ssh.get("port", target.ssh_port))
-    attempts = int(ssh.get("burst", 5)) + BURST_EXTRA_ATTEMPTS
+    port = int(params["port"])
+    attempts = int(params["burst"]) + BURST_EXTRA_ATTEMPTS
     outcomes: list[str] = []
     source = None
     started = time.monotonic()

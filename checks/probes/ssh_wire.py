@@ -15,7 +15,8 @@ from typing import Any
 
 import paramiko
 
-from checks.probes import HostParams, ProbeTarget, probe
+from checks.model import Params
+from checks.probes import ProbeTarget, probe
 
 TIMEOUT_SECONDS = 10
 CLIENT_BANNER = b"SSH-2.0-stockade_probe\r\n"
@@ -92,7 +93,7 @@ def rsa_host_key(address: str, port: int, offered: list[str]) -> dict[str, Any]:
 
 
 @probe("ssh_wire")
-def ssh_wire(target: ProbeTarget, params: HostParams) -> dict[str, Any]:
+def ssh_wire(target: ProbeTarget, params: Params) -> dict[str, Any]:
     offer = read_server_offer(target.address, target.ssh_port)
     return {"address": f"{target.address}:{target.ssh_port}", **offer,
             "rsa_host_key": rsa_host_key(target.address, target.ssh_port, offer["host_key_algorithms"])}

@@ -32,10 +32,9 @@ from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, p
 from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import NameOID
 
-from checks.probes import HostParams, ProbeTarget, probe
+from checks.model import Param, Params
+from checks.probes import ProbeTarget, probe
 
-DEFAULT_PORTS = (443,)
-DEFAULT_CA_FILE = "/etc/ssl/certs/ca-certificates.crt"
 NETWORK_TIMEOUT_SECONDS = 5
 PER_SERVER_CONNECTIONS = 5  # sslyze's default
 MAX_CONCURRENT_SERVERS = 16
@@ -59,7 +58,7 @@ class Endpoint:
         return f"{host}:{self.port}{name}"
 
 
-def endpoints_for(target: ProbeTarget, params: HostParams) -> list[Endpoint]:
+def endpoints_for(target: ProbeTarget, params: Params) -> list[Endpoint]:
     """The host's TLS endpoints: inventory `tls_endpoints`, else TLS-01 `ports` (default 443)."""
     default_name = str(target.variables.get("inventory_hostname") or target.name)
     declared = target.variables.get("tls_endpoints")
@@ -74,12 +73,12 @@ def endpoints_for(target: ProbeTarget, params: HostParams) -> list[Endpoint]:
                                       port=int(entry["port"]),
                                       server_name=str(entry.get("sni") or default_name)))
         return endpoints
-    ports = params.get("TLS-01", {}).get("ports") or list(DEFAULT_PORTS)
+    ports = params["ports"]
     return [Endpoint(target.address, int(port), default_name) for port in ports]
 
 
-def ca_file_for(params: HostParams) -> str:
-    return str(params.get("TLS-03", {}).get("ca_file") or DEFAULT_CA_FILE)
+def ca_file_for(params: Params) -> str:
+    return str(params["ca_file"])
 
 
 # --- certificates --------------------------------------------------------------------------------------
@@ -420,7 +419,7 @@ def _scan(jobs: Sequence[tuple[Place, Sequence[str]]], ca_file: str, per_server_
     return [results[request.uuid] for request in requests]
 
 
-def scan_endpoints(endpoints: Sequence[Endpoint], ca_file: str = DEFAULT_CA_FILE,
+def scan_endpoints(endpoints: Sequence[Endpoint], ca_file: str,
                    timeout: int = NETWORK_TIMEOUT_SECONDS,
                    per_server_connections: int = PER_SERVER_CONNECTIONS,
                    legacy_shortcut: bool = True) -> list[dict[str, Any]]:
@@ -477,7 +476,7 @@ def _resolve(address: str) -> str:
         return str(socket.getaddrinfo(address, None, proto=socket.IPPROTO_TCP)[0][4][0])
 
 
-@probe("tls_scan")
-def tls_scan(target: ProbeTarget, params: HostParams) -> dict[str, Any]:
+@probe("tls_scan", params=(Param("TLS-01", "ports"), Param("TLS-03", "ca_file")))
+def tls_scan(target: ProbeTarget, params: Params) -> dict[str, Any]:
     endpoints = endpoints_for(target, params)
     return {"endpoints": scan_endpoints(endpoints, ca_file_for(params))}

@@ -13,8 +13,9 @@ from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Literal, Protocol
 
+from checks.model import Severity, Status
 from stockade.engine.datafile import DataFile
-from stockade.engine.model import Evidence, Finding, Severity, Status
+from stockade.engine.model import Evidence, Finding
 from stockade.errors import UsageError
 
 ORGANISATION_HOST = "(organisation)"

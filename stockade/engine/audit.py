@@ -9,26 +9,28 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
 
 from checks.catalogue import Catalogue, Control, load_catalogue
-from checks.model import Check
-from checks.probes import run_probes
+from checks.model import Check, Status
+from checks.probes import PROBES, run_probe
 from checks.registry import ALL_CHECKS
 from stockade import __version__
 from stockade.engine.attestations import Attestation, attestation_findings, load_attestations
-from stockade.engine.collect import DEFAULT_TIMEOUT_SECONDS, collect, empty_collection
+from stockade.engine.collect import DEFAULT_TIMEOUT_SECONDS, collect, empty_collection, unreachable_collection
+from stockade.engine.declared import HostPlan, host_plan
 from stockade.engine.evaluate import evaluate
-from stockade.engine.model import Finding, RunMetadata, RunResult, Status
+from stockade.engine.model import Finding, RunMetadata, RunResult
 from stockade.engine.params import resolve_params
+from stockade.engine.reachability import DEFAULT_CONNECT_TIMEOUT_SECONDS, ssh_silence
 from stockade.engine.targets import Target
 from stockade.engine.verdicts import clause_results
 from stockade.engine.waivers import Waiver, apply_waivers, load_waivers
 from stockade.errors import EXIT_ERROR, UsageError
 from stockade.progress import Progress
 
-# Bounded: a slow or dead host holds one worker until its SSH timeouts expire, never the others.
-MAX_CONCURRENT_HOSTS = 16
+# Hosts audited at once (--concurrency). A host's work is mostly waiting on the network: its collector and
+# probes each hold a thread, not a core. A dead host holds its worker for the connect timeout only.
+DEFAULT_CONCURRENCY = 32
 
 # Documented in README.md.
 EXIT_OK = 0
@@ -48,13 +50,22 @@ class AuditPlan:
     waivers_file: Path | None = None
     attestations_file: Path | None = None
     timeout: int = DEFAULT_TIMEOUT_SECONDS  # per host, enforced on the host
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT_SECONDS  # until a silent host's checks are all ERROR
+    concurrency: int = DEFAULT_CONCURRENCY  # hosts at once
 
 
 def plan_audit(control_ids: Sequence[str] | None = None, waivers_file: Path | None = None,
                attestations_file: Path | None = None, checks: Sequence[Check] = ALL_CHECKS,
-               timeout: int = DEFAULT_TIMEOUT_SECONDS) -> AuditPlan:
+               timeout: int = DEFAULT_TIMEOUT_SECONDS,
+               connect_timeout: float = DEFAULT_CONNECT_TIMEOUT_SECONDS,
+               concurrency: int = DEFAULT_CONCURRENCY) -> AuditPlan:
     if timeout < 1:
         raise UsageError(f"--timeout must be at least 1 second, got {timeout}")
+    if not 0 < connect_timeout <= timeout:
+        raise UsageError(f"--connect-timeout must be more than 0 and at most --timeout ({timeout}), "
+                         f"got {connect_timeout:g}")
+    if not 1 <= concurrency <= 1024:
+        raise UsageError(f"--concurrency must be from 1 to 1024, got {concurrency}")
     catalogue = load_catalogue()
     known = {control.id for control in catalogue.controls}
     if control_ids is not None:
@@ -70,45 +81,61 @@ def plan_audit(control_ids: Sequence[str] | None = None, waivers_file: Path | No
         selected=tuple(sorted(selected_ids)) if control_ids is not None else None,
         waivers=load_waivers(waivers_file, known, {check.id for check in checks}) if waivers_file else (),
         attestations=load_attestations(attestations_file, manual_ids) if attestations_file else (),
-        waivers_file=waivers_file, attestations_file=attestations_file, timeout=timeout)
+        waivers_file=waivers_file, attestations_file=attestations_file, timeout=timeout,
+        connect_timeout=connect_timeout, concurrency=concurrency)
 
 
 def new_run_id(now: datetime) -> str:
     return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
 
 
-def host_params(plan: AuditPlan, target: Target, origin: str) -> dict[str, dict[str, Any]]:
-    # Validated against every control, so an inventory tuned for all of them works with --controls too.
+def host_plan_for(plan: AuditPlan, target: Target, origin: str) -> HostPlan:
+    """Parameters validated against every control (an inventory tuned for all of them works with --controls
+    too), then exactly what each selected check and probe declared."""
+    where = f"{origin}: host {target.name}"
     controls = {control.id: control for control in plan.catalogue.controls}
-    params = resolve_params(controls, target.variables, f"{origin}: host {target.name}")
-    return {control.id: params[control.id] for control in plan.controls}
+    return host_plan(plan.checks, resolve_params(controls, target.variables, where), target.variables, where)
 
 
-def audit_target(plan: AuditPlan, target: Target, params: dict[str, dict[str, Any]]) -> list[Finding]:
+def _probes_in_order(plan: AuditPlan) -> tuple[list[str], list[str]]:
+    """Probes that run alongside the collector, and those that trip a limiter and so run after them."""
+    names = sorted({name for check in plan.checks for name in check.probes})
+    limiters = [name for name in names if name in PROBES and PROBES[name].trips_limiter]
+    return [name for name in names if name not in limiters], limiters
+
+
+def audit_target(plan: AuditPlan, target: Target, host: HostPlan) -> list[Finding]:
+    """The collector's one SSH session and every probe start together; limiter-tripping probes run last."""
     if not plan.checks:
         return []
-    facts_needed = {fact for check in plan.checks for fact in check.facts}
-    probes_needed = {name for check in plan.checks for name in check.probes}
-    collection = collect(target, facts_needed, plan.timeout) if facts_needed else empty_collection(target)
-    if probes_needed:
-        results = run_probes(target.probe_target(), probes_needed, params)
-        collection = replace(collection, probe_results=results)
     controls = {control.id: control for control in plan.controls}
-    return evaluate(collection, plan.checks, controls, params)
+    silent = ssh_silence(target, plan.connect_timeout)
+    if silent:
+        return evaluate(unreachable_collection(target, silent), plan.checks, controls, host)
+    probe_target = target.probe_target()
+    first, last = _probes_in_order(plan)
+    with ThreadPoolExecutor(max_workers=1 + max(len(first), len(last), 1)) as pool:
+        collecting = pool.submit(collect, target, host.fact_keys, plan.timeout) if host.fact_keys else None
+        running = {name: pool.submit(run_probe, probe_target, name, host.probe_params[name]) for name in first}
+        results = {name: future.result() for name, future in running.items()}
+        collection = collecting.result() if collecting else empty_collection(target)
+        running = {name: pool.submit(run_probe, probe_target, name, host.probe_params[name]) for name in last}
+        results.update({name: future.result() for name, future in running.items()})
+    return evaluate(replace(collection, probe_results=results), plan.checks, controls, host)
 
 
 def run_audit(plan: AuditPlan, targets: Sequence[Target], origin: str, today: date | None = None) -> RunResult:
     started = datetime.now(UTC)
     today = today or started.date()
-    params = {target.name: host_params(plan, target, origin) for target in targets}  # bad input first
+    hosts = {target.name: host_plan_for(plan, target, origin) for target in targets}  # bad input first
     progress = Progress(len(targets), "audited")
 
     def one(target: Target) -> list[Finding]:
-        findings = audit_target(plan, target, params[target.name])
+        findings = audit_target(plan, target, hosts[target.name])
         progress.advance(target.name)
         return findings
 
-    with ThreadPoolExecutor(max_workers=max(1, min(MAX_CONCURRENT_HOSTS, len(targets)))) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, min(plan.concurrency, len(targets)))) as pool:
         per_host = list(pool.map(one, targets))
     progress.close()
     manual = [control for control in plan.controls if control.automation == "manual"]

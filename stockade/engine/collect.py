@@ -14,7 +14,8 @@ from stockade.engine.targets import Target
 
 # The remote side enforces its own deadline, so a hung command cannot hold the audit.
 DEFAULT_TIMEOUT_SECONDS = 120
-# Decodes the script from its first argument and drops it from argv, so the script sees only fact names.
+FACT_DEADLINE_SECONDS = 60
+# Decodes the script from its first argument and drops it from argv, so the script sees only its requests.
 _BOOTSTRAP = ("import base64,sys;s=base64.b64decode(sys.argv.pop(1));"
               "exec(compile(s,'stockade-collector','exec'))")
 
@@ -29,6 +30,7 @@ class Collection:
     facts: dict[str, Any] | None  # from the collector on the host; None when it could not run
     error: str | None = None
     probe_results: dict[str, Any] = field(default_factory=dict)  # from the controller (checks/probes)
+    unreachable: bool = False  # SSH did not answer: every check is ERROR, probes included
 
 
 def empty_collection(target: Target) -> Collection:
@@ -36,14 +38,28 @@ def empty_collection(target: Target) -> Collection:
     return Collection(target.name, target.address, datetime.now(UTC).isoformat(timespec="seconds"), {})
 
 
-def remote_command(fact_names: Iterable[str], timeout: int) -> list[str]:
+def unreachable_collection(target: Target, reason: str) -> Collection:
+    """For a host whose SSH did not answer: no facts, no probes, every check ERROR with `reason`."""
+    return Collection(target.name, target.address, datetime.now(UTC).isoformat(timespec="seconds"), None, reason,
+                      unreachable=True)
+
+
+def fact_deadline(timeout: int) -> int:
+    """Each fact's own deadline on the host, inside the whole collector's `timeout`, so a hung fact costs
+    only itself and the others still come back."""
+    return max(1, min(FACT_DEADLINE_SECONDS, timeout - max(1, timeout // 10)))
+
+
+def remote_command(requests: Iterable[str], timeout: int) -> list[str]:
+    """The collector's argv: fact names, or name:{json} for a fact with arguments (checks/model.request_key)."""
     encoded = base64.b64encode(bundle.script()).decode()
-    return ["timeout", str(timeout), "python3", "-c", _BOOTSTRAP, encoded, *sorted(fact_names)]
+    return ["timeout", str(timeout), "python3", "-c", _BOOTSTRAP, encoded, f"--deadline={fact_deadline(timeout)}",
+            *sorted(requests)]
 
 
-def collect(target: Target, fact_names: Iterable[str], timeout: int = DEFAULT_TIMEOUT_SECONDS) -> Collection:
+def collect(target: Target, requests: Iterable[str], timeout: int = DEFAULT_TIMEOUT_SECONDS) -> Collection:
     now = datetime.now(UTC).isoformat(timespec="seconds")
-    argv = remote_command(fact_names, timeout)
+    argv = remote_command(requests, timeout)
     try:
         result = target.host.run(" ".join(["%s"] * len(argv)), *argv)
     except RuntimeError as exc:  # testinfra's ssh backend: exit 255, the connection itself failed

@@ -14,8 +14,8 @@ from typing import NoReturn
 
 import yaml
 
+from checks.strict_yaml import DatesAsTextLoader, DuplicateKeyError
 from stockade.errors import UsageError
-from stockade.strict_yaml import DatesAsTextLoader, DuplicateKeyError
 
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 

@@ -6,26 +6,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
-
-class Status(enum.StrEnum):
-    PASS = "pass"  # noqa: S105 - a status, not a password
-    FAIL = "fail"
-    # Could not evaluate: a missing fact, an unreachable host, a failed command. Never a pass.
-    ERROR = "error"
-    SKIPPED = "skipped"
-    WAIVED = "waived"
-    MANUAL = "manual"
-
-
-# Worst first: a run's overall status is the worst status among its findings.
-STATUS_SEVERITY_ORDER = (Status.ERROR, Status.FAIL, Status.WAIVED, Status.MANUAL, Status.SKIPPED, Status.PASS)
-
-
-class Severity(enum.StrEnum):
-    LOW = "low"
-    MEDIUM = "medium"
-    HIGH = "high"
-    CRITICAL = "critical"
+from checks.model import Severity, Status  # the vocabulary: one leaf module both packages import
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from typing import Protocol
 
-from stockade.engine.model import ClauseResult, ControlResult, Finding, Status, Verdict
+from checks.model import Status
+from stockade.engine.model import ClauseResult, ControlResult, Finding, Verdict
 
 HOLDS = {Verdict.SATISFIED, Verdict.MANUAL_ATTESTED, Verdict.WAIVED}
 

@@ -14,8 +14,9 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
+from checks.model import Status
 from stockade.engine.datafile import DataFile
-from stockade.engine.model import Finding, Status
+from stockade.engine.model import Finding
 from stockade.errors import UsageError
 
 

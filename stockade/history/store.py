@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from stockade.engine.model import RunResult, Status
+from checks.model import Status
+from stockade.engine.model import RunResult
 from stockade.errors import UsageError
 from stockade.history.diff import FindingState, Snapshot, snapshot_of
 

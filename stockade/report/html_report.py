@@ -6,7 +6,8 @@ from functools import lru_cache
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from stockade.engine.model import STATUS_SEVERITY_ORDER, RunResult, Status, Verdict
+from checks.model import STATUS_SEVERITY_ORDER, Status
+from stockade.engine.model import RunResult, Verdict
 from stockade.engine.verdicts import CLAUSE_RULES, CONTROL_RULES, HOLDS
 from stockade.gc_pause import gc_paused
 from stockade.history.chart import STACK_ORDER, build_chart

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from stockade.engine.model import STATUS_SEVERITY_ORDER, ControlResult, Finding, RunResult, Status, Verdict
+from checks.model import STATUS_SEVERITY_ORDER, Status
+from stockade.engine.model import ControlResult, Finding, RunResult, Verdict
 from stockade.report.ordering import HostGroup, group_by_host
 
 _compact_json = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode

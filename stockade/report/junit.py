@@ -11,7 +11,8 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from stockade.engine.model import Finding, RunMetadata, RunResult, Status, evidence_dict
+from checks.model import Status
+from stockade.engine.model import Finding, RunMetadata, RunResult, evidence_dict
 from stockade.report.json_report import check_strict_json, encode_json, free_form_parts
 from stockade.report.ordering import HostGroup, group_by_host
 

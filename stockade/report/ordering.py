@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from stockade.engine.model import STATUS_SEVERITY_ORDER, Finding, RunResult, Status
+from checks.model import STATUS_SEVERITY_ORDER, Status
+from stockade.engine.model import Finding, RunResult
 
 _RANK = {status: rank for rank, status in enumerate(STATUS_SEVERITY_ORDER)}
 

@@ -19,7 +19,8 @@ import json
 import uuid
 from typing import Any
 
-from stockade.engine.model import Finding, RunResult, Status
+from checks.model import Status
+from stockade.engine.model import Finding, RunResult
 from stockade.report.json_report import encode_json
 
 OSCAL_VERSION = "1.1.2"

@@ -21,7 +21,8 @@ import hashlib
 from operator import itemgetter
 from typing import Any
 
-from stockade.engine.model import Finding, RunResult, Status, evidence_dict
+from checks.model import Status
+from stockade.engine.model import Finding, RunResult, evidence_dict
 from stockade.history.context import ReportContext
 from stockade.history.diff import FindingKey, FindingState, Snapshot, finding_state, keyed
 from stockade.report.json_report import check_strict_json, encode_json, free_form_parts

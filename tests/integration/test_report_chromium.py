@@ -25,9 +25,10 @@ import pytest
 from browser_cdp import Browser, find_chromium
 
 from checks.catalogue import load_catalogue
+from checks.model import Severity, Status
 from stockade import __version__
 from stockade.engine.attestations import Attestation, attestation_findings
-from stockade.engine.model import Evidence, Finding, RunMetadata, RunResult, Severity, Status
+from stockade.engine.model import Evidence, Finding, RunMetadata, RunResult
 from stockade.engine.verdicts import CLAUSE_RULES, CONTROL_RULES, clause_results
 from stockade.engine.waivers import Waiver, apply_waivers
 from stockade.history.context import ReportContext, build_context

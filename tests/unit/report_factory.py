@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from stockade.engine.model import Evidence, Finding, RunMetadata, RunResult, Severity, Status
+from checks.model import Severity, Status
+from stockade.engine.model import Evidence, Finding, RunMetadata, RunResult
 
 COLLECTED_AT = "2025-01-31T12:00:05Z"
 

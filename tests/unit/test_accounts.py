@@ -19,8 +19,7 @@ from checks.accounts import (
     fingerprint,
 )
 from checks.collect.accounts import hash_scheme, key_fingerprints
-from checks.model import MissingFact
-from stockade.engine.model import Status
+from checks.model import MissingFact, Status
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBvZ1fS5c5XjJrG8Ykq8dVt7m2yvZt1cHh3r0A7b4YbW alice@ops"
 KEY_PRINT = "SHA256:" + base64.b64encode(hashlib.sha256(base64.b64decode(KEY.split()[1])).digest()).decode().rstrip("=")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from checks.model import Severity, Status
 from stockade.engine.attestations import (
     Attestation,
     AttestationError,
@@ -16,7 +17,7 @@ from stockade.engine.attestations import (
     attestation_findings,
     load_attestations,
 )
-from stockade.engine.model import Evidence, Finding, Severity, Status
+from stockade.engine.model import Evidence, Finding
 from stockade.errors import UsageError
 
 TODAY = date(2026, 11, 29)

@@ -10,8 +10,7 @@ import pytest
 from checks import baseline
 from checks.baseline_audit import audits_execution, audits_syscalls, parse_rule, parse_rules, watches
 from checks.catalogue import load_catalogue
-from checks.model import MissingFact
-from stockade.engine.model import Status
+from checks.model import MissingFact, Status
 
 PARAMS = {control.id: control.parameter_defaults() for control in load_catalogue().controls}
 NSPAWN = {"container": "systemd-nspawn", "source": "systemd-detect-virt --container"}

@@ -24,8 +24,8 @@ from checks.catalogue import (
     CatalogueError,
     load_catalogue,
 )
+from checks.model import Severity
 from checks.registry import ALL_CHECKS
-from stockade.engine.model import Severity
 from stockade.errors import StockadeError
 
 PLANNED_ROLES = {"firewall", "patching", "accounts", "sshd", "pam", "totp", "web_edge", "baseline", "data_access"}

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import ast
 import json
+import shlex
 import subprocess
 import sys
+import time
+from pathlib import Path
 from typing import Any
 
 from checks.collect import bundle, core
+from checks.model import request_key
 from checks.registry import ALL_CHECKS
 
 
@@ -30,7 +35,7 @@ def test_bundle_reads_files_and_reports_unknown_facts_as_errors() -> None:
 def test_bundle_has_no_internal_imports_and_knows_every_fact_a_check_needs() -> None:
     script = bundle.script().decode()
     assert "from checks" not in script and "import checks" not in script
-    needed = {fact for check in ALL_CHECKS for fact in check.facts}
+    needed = {name for check in ALL_CHECKS for name in check.fact_names}
     known = run_bundle(*sorted(needed))
     assert not [name for name, value in known.items() if value == {"error": f"unknown fact {name!r}"}]
 
@@ -61,3 +66,62 @@ def test_the_exact_remote_command_sees_only_the_fact_names() -> None:
     out = subprocess.run(remote_command(["os_release", "nope"], 10), capture_output=True, text=True, check=True,
                          timeout=60).stdout
     assert sorted(json.loads(out)["facts"]) == ["nope", "os_release"]
+
+
+def test_a_fact_with_arguments_gets_them_and_comes_back_under_its_request_key() -> None:
+    @core.fact("test_echo_arguments")
+    def echo(paths: list[str], account: str) -> dict[str, Any]:
+        return {"paths": paths, "account": account}
+
+    key = request_key("test_echo_arguments", {"paths": ["/srv/a b", "/srv/'c'"], "account": "nobody"})
+    try:
+        facts = core.collect([key, "test_echo_arguments:{\"wrong\": 1}", "test_echo_arguments:[1]"])
+    finally:
+        del core.REGISTRY["test_echo_arguments"]
+    assert facts[key] == {"paths": ["/srv/a b", "/srv/'c'"], "account": "nobody"}
+    assert facts["test_echo_arguments:{\"wrong\": 1}"]["error"].startswith("TypeError")
+    assert facts["test_echo_arguments:[1]"] == {"error": "arguments must be a JSON object"}
+
+
+def test_a_fact_past_its_deadline_is_an_error_of_its_own() -> None:
+    @core.fact("test_hangs")
+    def hangs() -> None:
+        time.sleep(30)
+
+    started = time.monotonic()
+    try:
+        facts = core.collect(["test_hangs", "os_release"], deadline=1)
+    finally:
+        del core.REGISTRY["test_hangs"]
+    assert time.monotonic() - started < 5
+    assert facts["test_hangs"] == {"error": "timed out after 1s"}
+    assert "content" in facts["os_release"]
+
+
+def test_arguments_survive_the_remote_command_quoting() -> None:
+    from stockade.engine.collect import remote_command
+
+    key = request_key("data_access", {"directories": [{"path": "/srv/it's here"}], "groups": {},
+                                      "unauthorized_account": "nobody", "audit_key": "k"})
+    argv = remote_command([key], 10)
+    out = subprocess.run(shlex.join(argv), shell=True, capture_output=True, text=True, check=True,
+                         timeout=60).stdout
+    [(returned, value)] = json.loads(out)["facts"].items()
+    assert returned == key and value["directories"] == [{"path": "/srv/it's here", "exists": False,
+                                                          "lstat_error": "No such file or directory"}]
+
+
+def test_area_modules_share_no_top_level_name() -> None:
+    """On the host the modules are one namespace: a second definition would silently replace the first."""
+    seen: dict[str, str] = {}
+    clashes = []
+    for module in bundle.area_modules():
+        tree = ast.parse((Path(core.__file__).parent / module).read_text())
+        for node in tree.body:
+            names = [node.name] if isinstance(node, ast.FunctionDef | ast.ClassDef) else [
+                target.id for target in getattr(node, "targets", []) if isinstance(target, ast.Name)]
+            for name in names:
+                if name in seen and seen[name] != module:
+                    clashes.append(f"{name}: {seen[name]} and {module}")
+                seen.setdefault(name, module)
+    assert not clashes

@@ -1,4 +1,4 @@
-"""DAC-01 / AUD-01 evaluators over `data_access` probe results shaped as seen on Debian 12 lab hosts."""
+"""DAC-01 / AUD-01 evaluators over `data_access` facts shaped as seen on Debian 12 lab hosts."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 
 from checks import data_access
-from checks.model import MissingFact
-from stockade.engine.model import Status
+from checks.model import MissingFact, Status
 
 DECLARED = {"directories": [{"path": "/srv/customer-data", "owner": "printos", "group": "data-access",
                              "mode": "2750"}],
@@ -30,7 +29,9 @@ AUD = {"audit_key": "stockade-data"}
 
 
 def facts(observed: dict[str, Any] | None = OBSERVED, declared: dict[str, Any] = DECLARED) -> dict[str, Any]:
-    return {"data_access": {"declared": declared, "observed": observed}}
+    """The collector's `data_access` fact as the engine hands it over: the controller's request beside it."""
+    request = {**declared, "unauthorized_account": "nobody", "audit_key": "stockade-data"}
+    return {"data_access": {**(observed or {"directories": []}), "request": request}}
 
 
 def changed(**updates: Any) -> dict[str, Any]:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from checks.model import Check, Facts, Outcome, Params
+from checks.model import Check, Facts, Outcome, Params, Severity, Status
 from checks.sshd import SSH_LOGIN
 from stockade.engine.collect import Collection
+from stockade.engine.declared import HostPlan
 from stockade.engine.evaluate import evaluate as evaluate_with
-from stockade.engine.model import Finding, Severity, Status
+from stockade.engine.model import Finding
 
 
 @dataclass(frozen=True)
@@ -20,7 +21,10 @@ class Control:
 
 def evaluate(collection: Collection, checks: list[Check]) -> list[Finding]:
     controls = {check.control_id: Control() for check in checks}
-    return evaluate_with(collection, checks, controls, {})
+    plan = HostPlan(check_params={check.id: {} for check in checks},
+                    check_facts={check.id: {name: name for name in check.fact_names} for check in checks},
+                    probe_params={})
+    return evaluate_with(collection, checks, controls, plan)
 
 
 def collection(facts: dict[str, Any] | None, error: str | None = None) -> Collection:

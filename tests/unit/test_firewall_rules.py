@@ -11,9 +11,8 @@ from typing import Any
 import pytest
 
 from checks import firewall
-from checks.model import MissingFact
+from checks.model import MissingFact, Status
 from checks.probes.network import port_number
-from stockade.engine.model import Status
 
 # `nft -j list ruleset` on a Debian 13 lab host after `stockade harden --tags firewall` (nftables 1.1.3);
 # the controller 198.18.1.1 is exempt and already has an element in the SSH meter.

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from report_factory import WAIVER, make_finding, make_result
 
+from checks.model import Status
 from stockade.cli import main
-from stockade.engine.model import Finding, RunResult, Status
+from stockade.engine.model import Finding, RunResult
 from stockade.errors import UsageError
 from stockade.history.context import build_context
 from stockade.history.diff import FindingState, Snapshot, diff_snapshots, snapshot_of

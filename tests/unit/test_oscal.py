@@ -16,7 +16,7 @@ from typing import Any
 
 from report_factory import WAIVER, make_finding, make_result, mixed_result
 
-from stockade.engine.model import Status
+from checks.model import Status
 from stockade.report.oscal import assessment_results, render_oscal
 
 REPO = Path(__file__).resolve().parents[2]

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from checks.collect.pam import pam_hash_scheme
-from checks.model import MissingFact
+from checks.model import MissingFact, Status
 from checks.pam import (
     evaluate_aging,
     evaluate_faillock,
@@ -19,7 +19,6 @@ from checks.pam import (
     evaluate_shadow_schemes,
     pam_lines,
 )
-from stockade.engine.model import Status
 
 PAM01 = {"min_length": 14, "min_classes": 3, "max_failures": 5, "min_unlock_seconds": 900, "remember": 5,
          "max_days": 365, "min_days": 1, "warn_days": 7, "exempt_accounts": ["stockade"]}

@@ -50,14 +50,17 @@ def test_bad_overrides_name_the_inventory_host_and_key(overrides: dict[str, Any]
     assert message in str(error.value)
 
 
-def test_audit_plan_accepts_inventory_parameters_of_unselected_controls() -> None:
+def test_a_subset_audit_resolves_declared_parameters_of_unselected_controls() -> None:
+    """`--controls TLS-02,TLS-04` scans the ports TLS-01 declares for the host, not a default in code."""
     import testinfra
 
-    from stockade.engine.audit import host_params, plan_audit
+    from stockade.engine.audit import host_plan_for, plan_audit
     from stockade.engine.targets import Target
 
-    plan = plan_audit(["SSH-01"])
-    other = next(c for c in plan.catalogue.controls if c.parameters and c.id != "SSH-01")
-    name, spec = next(iter(other.parameters.items()))
-    target = Target("web-1", testinfra.get_host("local://"), {"stockade_params": {other.id: {name: spec.default}}})
-    assert host_params(plan, target, "inventory.yml") == {"SSH-01": {}}
+    plan = plan_audit(["TLS-02", "TLS-04"])
+    variables = {"stockade_params": {"TLS-01": {"ports": [8443, 9443]}, "TLS-03": {"ca_file": "/lab/ca.crt"},
+                                     "TLS-02": {"min_hsts_max_age": 63072000}}}
+    host = host_plan_for(plan, Target("web-1", testinfra.get_host("local://"), variables), "inventory.yml")
+    assert host.probe_params["tls_scan"] == {"ports": [8443, 9443], "ca_file": "/lab/ca.crt"}
+    assert host.check_params["tls_hsts"]["min_hsts_max_age"] == 63072000
+    assert set(host.probe_params) == {"tls_scan", "http_redirect"}

@@ -9,14 +9,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from catalogue_params import params_of
 
 from checks import patching
 from checks.collect import bundle
 from checks.collect import patching as collect
-from checks.model import MissingFact
-from stockade.engine.model import Status
+from checks.model import MissingFact, Status
 
 NOW = "2026-11-29T07:15:20+00:00"
+
+# The catalogue defaults of PATCH-01..03 (their parameter names do not overlap).
+DEFAULTS = {**params_of(patching.evaluate_unattended_upgrades), **params_of(patching.evaluate_pending_security),
+            **params_of(patching.evaluate_reboot)}
 
 
 def ok(stdout: str) -> dict[str, Any]:
@@ -42,7 +46,7 @@ def uu_facts(config: str = APT_CONFIG_DEBIAN_DEFAULT, package: dict[str, Any] | 
 
 
 def test_unattended_upgrades_installed_daily_for_security_passes() -> None:
-    outcome = patching.evaluate_unattended_upgrades(uu_facts(), {})
+    outcome = patching.evaluate_unattended_upgrades(uu_facts(), DEFAULTS)
     assert outcome.status == Status.PASS
     assert outcome.observed["APT::Periodic::Unattended-Upgrade"] == "1"
     assert len(outcome.observed["origins"]) == 3
@@ -51,7 +55,7 @@ def test_unattended_upgrades_installed_daily_for_security_passes() -> None:
 def test_fresh_host_without_unattended_upgrades_fails() -> None:
     missing = {"command": ["dpkg-query"], "rc": 1, "stdout": "",
                "stderr": "dpkg-query: no packages found matching unattended-upgrades\n"}
-    outcome = patching.evaluate_unattended_upgrades(uu_facts("", missing), {})
+    outcome = patching.evaluate_unattended_upgrades(uu_facts("", missing), DEFAULTS)
     assert outcome.status == Status.FAIL
     assert "unattended-upgrades is not installed" in outcome.message
     assert "APT::Periodic::Unattended-Upgrade is absent (off)" in outcome.message
@@ -64,21 +68,21 @@ def test_fresh_host_without_unattended_upgrades_fails() -> None:
     ('APT::Periodic::Enable "0";', "APT::Periodic::Enable is 0"),
 ])
 def test_a_later_drop_in_turning_periodic_off_fails(line: str, problem: str) -> None:
-    outcome = patching.evaluate_unattended_upgrades(uu_facts(APT_CONFIG_DEBIAN_DEFAULT + line + "\n"), {})
+    outcome = patching.evaluate_unattended_upgrades(uu_facts(APT_CONFIG_DEBIAN_DEFAULT + line + "\n"), DEFAULTS)
     assert outcome.status == Status.FAIL
     assert problem in outcome.message
 
 
 def test_origins_without_the_security_archive_fail() -> None:
     config = "\n".join(line for line in APT_CONFIG_DEBIAN_DEFAULT.splitlines() if "Security" not in line)
-    outcome = patching.evaluate_unattended_upgrades(uu_facts(config), {})
+    outcome = patching.evaluate_unattended_upgrades(uu_facts(config), DEFAULTS)
     assert outcome.status == Status.FAIL
     assert outcome.message == "no unattended-upgrades origin selects the Debian security archive"
 
 
 def test_interval_threshold_is_a_parameter() -> None:
     config = APT_CONFIG_DEBIAN_DEFAULT + 'APT::Periodic::Unattended-Upgrade "2";\n'
-    assert patching.evaluate_unattended_upgrades(uu_facts(config), {}).status == Status.FAIL
+    assert patching.evaluate_unattended_upgrades(uu_facts(config), DEFAULTS).status == Status.FAIL
     assert patching.evaluate_unattended_upgrades(uu_facts(config), {"max_periodic_interval_days": 2}).status \
         == Status.PASS
 
@@ -87,7 +91,7 @@ def test_apt_config_failing_is_an_error() -> None:
     facts = uu_facts()
     facts["patching_apt_config"] = {"command": ["apt-config"], "rc": 100, "stdout": "", "stderr": "E: Syntax error"}
     with pytest.raises(MissingFact, match="Syntax error"):
-        patching.evaluate_unattended_upgrades(facts, {})
+        patching.evaluate_unattended_upgrades(facts, DEFAULTS)
 
 
 @pytest.mark.parametrize(("value", "days"), [("1", 1.0), ("0", None), ("12h", 0.5), ("always", 0.0),
@@ -125,7 +129,7 @@ UnitFileState=enabled
 
 
 def test_enabled_active_timers_pass() -> None:
-    outcome = patching.evaluate_timers({"patching_timers": ok(TIMERS)}, {})
+    outcome = patching.evaluate_timers({"patching_timers": ok(TIMERS)}, DEFAULTS)
     assert outcome.status == Status.PASS
     assert outcome.observed["apt-daily-upgrade.timer"]["next"] == "Mon 2026-11-30 06:01:20 UTC"
 
@@ -134,7 +138,7 @@ def test_disabled_stopped_upgrade_timer_fails_naming_it() -> None:
     daily, upgrade = TIMERS.split("\n\n")
     broken = daily + "\n\n" + upgrade.replace("ActiveState=active", "ActiveState=inactive").replace(
         "UnitFileState=enabled", "UnitFileState=disabled")
-    outcome = patching.evaluate_timers({"patching_timers": ok(broken)}, {})
+    outcome = patching.evaluate_timers({"patching_timers": ok(broken)}, DEFAULTS)
     assert outcome.status == Status.FAIL
     assert outcome.message == ("apt-daily-upgrade.timer is disabled, not enabled; "
                                "apt-daily-upgrade.timer is inactive, not active")
@@ -169,7 +173,7 @@ def test_old_last_success_fails_and_local_time_is_converted() -> None:
 
 
 def test_never_ran_fails() -> None:
-    outcome = patching.evaluate_last_run(log_fact([]), {})
+    outcome = patching.evaluate_last_run(log_fact([]), DEFAULTS)
     assert outcome.status == Status.FAIL
     assert outcome.message == "unattended-upgrades has never completed a run on this host"
 
@@ -186,7 +190,7 @@ def test_a_failed_run_is_not_a_success_and_is_reported() -> None:
 
 
 def test_success_stamp_counts_when_the_log_rotated_away() -> None:
-    outcome = patching.evaluate_last_run(log_fact([], stamp="2026-11-29T06:00:00+00:00"), {})
+    outcome = patching.evaluate_last_run(log_fact([], stamp="2026-11-29T06:00:00+00:00"), DEFAULTS)
     assert outcome.status == Status.PASS
 
 
@@ -307,17 +311,17 @@ def test_a_downloaded_deb_older_than_the_release_dates_the_update() -> None:
 
 
 def test_nothing_pending_passes_and_only_non_security_pending_passes() -> None:
-    assert patching.evaluate_pending_security(pending_facts("0 upgraded.\n"), {}).message == \
+    assert patching.evaluate_pending_security(pending_facts("0 upgraded.\n"), DEFAULTS).message == \
         "no security update is pending"
     only_updates = "\n".join(line for line in SIMULATION.splitlines() if "tzdata" in line)
-    outcome = patching.evaluate_pending_security(pending_facts(only_updates), {})
+    outcome = patching.evaluate_pending_security(pending_facts(only_updates), DEFAULTS)
     assert outcome.status == Status.PASS
     assert outcome.observed["other pending updates"] == ["tzdata 2025b-4 -> 2025b-4+deb13u1"]
 
 
 def test_a_security_suite_never_fetched_is_not_a_pass() -> None:
     suites = [dict(s, release_file=None) if s["suite"] == "trixie-security" else s for s in SUITES]
-    outcome = patching.evaluate_pending_security(pending_facts("0 upgraded.\n", suites=suites), {})
+    outcome = patching.evaluate_pending_security(pending_facts("0 upgraded.\n", suites=suites), DEFAULTS)
     assert outcome.status == Status.FAIL
     assert "security suite(s) never fetched: http://deb.debian.org/debian-security/ trixie-security" \
         in outcome.message
@@ -326,13 +330,13 @@ def test_a_security_suite_never_fetched_is_not_a_pass() -> None:
 def test_a_pending_security_update_without_a_dated_release_is_an_error() -> None:
     releases = {k: v for k, v in RELEASES.items() if not k.startswith("198.18")}
     with pytest.raises(MissingFact, match="no Release date found for the origin of stockade-canary"):
-        patching.evaluate_pending_security(pending_facts(releases=releases), {})
+        patching.evaluate_pending_security(pending_facts(releases=releases), DEFAULTS)
 
 
 def test_a_failed_simulation_is_an_error() -> None:
     broken = {"command": ["apt-get"], "rc": 100, "stdout": "", "stderr": "E: The package lists are broken"}
     with pytest.raises(MissingFact, match="package lists are broken"):
-        patching.evaluate_pending_security(pending_facts(broken), {})
+        patching.evaluate_pending_security(pending_facts(broken), DEFAULTS)
 
 
 def test_release_file_names_follow_apt() -> None:
@@ -355,7 +359,7 @@ def test_fresh_lists_pass_stale_lists_fail() -> None:
 
 def test_suites_never_fetched_fail_the_freshness_check() -> None:
     suites = [dict(s, release_file=None) if s["suite"] == "trixie-updates" else s for s in SUITES]
-    outcome = patching.evaluate_lists_fresh(pending_facts(suites=suites), {})
+    outcome = patching.evaluate_lists_fresh(pending_facts(suites=suites), DEFAULTS)
     assert outcome.status == Status.FAIL
     assert "never fetched" in outcome.message and "trixie-updates" in outcome.message
 
@@ -370,7 +374,7 @@ def reboot_fact(since: str | None) -> dict[str, Any]:
 
 
 def test_reboot_absent_or_recent_passes_overdue_fails() -> None:
-    assert patching.evaluate_reboot(reboot_fact(None), {}).status == Status.PASS
+    assert patching.evaluate_reboot(reboot_fact(None), DEFAULTS).status == Status.PASS
     recent = patching.evaluate_reboot(reboot_fact("2026-11-27T07:15:20+00:00"), {"max_reboot_pending_days": 7})
     assert recent.status == Status.PASS
     assert recent.message == "a reboot is pending since 2026-11-27 07:15Z (2 days, within 7)"
@@ -385,19 +389,19 @@ def kernel_fact(container: str | None, running: str, boot: list[str]) -> dict[st
 
 
 def test_kernel_in_a_container_is_skipped_never_passed() -> None:
-    outcome = patching.evaluate_kernel(kernel_fact("systemd-nspawn", "6.18.44-fc-v857", []), {})
+    outcome = patching.evaluate_kernel(kernel_fact("systemd-nspawn", "6.18.44-fc-v857", []), DEFAULTS)
     assert outcome.status == Status.SKIPPED
     assert outcome.message.startswith("not observable in a container")
 
 
 def test_kernel_older_than_installed_fails_newest_passes() -> None:
     boot = ["6.1.0-9-amd64", "6.1.0-28-amd64", "6.1.0-18-amd64"]
-    outcome = patching.evaluate_kernel(kernel_fact(None, "6.1.0-18-amd64", boot), {})
+    outcome = patching.evaluate_kernel(kernel_fact(None, "6.1.0-18-amd64", boot), DEFAULTS)
     assert outcome.status == Status.FAIL
     assert outcome.message == ("running kernel 6.1.0-18-amd64 is not the newest installed (6.1.0-28-amd64): "
                                "reboot to load it")
-    assert patching.evaluate_kernel(kernel_fact(None, "6.1.0-28-amd64", boot), {}).status == Status.PASS
-    assert patching.evaluate_kernel(kernel_fact(None, "6.1.0-28-amd64", []), {}).status == Status.SKIPPED
+    assert patching.evaluate_kernel(kernel_fact(None, "6.1.0-28-amd64", boot), DEFAULTS).status == Status.PASS
+    assert patching.evaluate_kernel(kernel_fact(None, "6.1.0-28-amd64", []), DEFAULTS).status == Status.SKIPPED
 
 
 # --- host side -------------------------------------------------------------------------------------------

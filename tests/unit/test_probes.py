@@ -6,29 +6,29 @@ from typing import Any
 
 import testinfra
 
-from checks.model import Check, Facts, Outcome, Params
-from checks.probes import PROBES, HostParams, ProbeTarget, probe, run_probes
+from checks.model import Check, Facts, Outcome, Params, Status
+from checks.probes import PROBES, ProbeTarget, probe, run_probe
 from stockade.engine.collect import Collection
+from stockade.engine.declared import HostPlan
 from stockade.engine.evaluate import evaluate
-from stockade.engine.model import Status
 from stockade.engine.targets import Target
 
 
 def test_probe_results_and_errors_are_per_probe() -> None:
     @probe("test_echo")
-    def echo(target: ProbeTarget, params: HostParams) -> dict[str, Any]:
+    def echo(target: ProbeTarget, params: Params) -> dict[str, Any]:
         return {"address": target.address, "params": dict(params)}
 
     @probe("test_broken")
-    def broken(target: ProbeTarget, params: HostParams) -> None:
+    def broken(target: ProbeTarget, params: Params) -> None:
         raise ConnectionRefusedError("port 443")
 
+    target = ProbeTarget("web-1", "198.18.0.11")
     try:
-        results = run_probes(ProbeTarget("web-1", "198.18.0.11"), ["test_echo", "test_broken", "nope"],
-                             {"FW-01": {"x": 1}})
+        results = {name: run_probe(target, name, {"x": 1}) for name in ("test_echo", "test_broken", "nope")}
     finally:
         del PROBES["test_echo"], PROBES["test_broken"]
-    assert results["test_echo"] == {"address": "198.18.0.11", "params": {"FW-01": {"x": 1}}}
+    assert results["test_echo"] == {"address": "198.18.0.11", "params": {"x": 1}}
     assert results["test_broken"] == {"error": "ConnectionRefusedError: port 443"}
     assert results["nope"] == {"error": "unknown probe 'nope'"}
 
@@ -57,6 +57,6 @@ def test_probe_only_check_is_judged_even_when_the_collector_could_not_run() -> N
     check = Check("ports_closed", "FW-01", "only SSH answers", facts=(), evaluate=judge, probes=("ports",))
     collection = Collection("web-1", "ssh://198.18.0.11", "2026-11-29T00:00:00+00:00", None, "unreachable",
                             probe_results={"ports": {"open": [22]}})
-    [finding] = evaluate(collection, [check], {"FW-01": Control()}, {})
+    [finding] = evaluate(collection, [check], {"FW-01": Control()}, HostPlan({}, {}, {}))
     assert finding.status is Status.PASS
     assert finding.evidence is not None and "ports (from the controller)" in finding.evidence.source

@@ -11,8 +11,9 @@ from html.parser import HTMLParser
 import pytest
 from report_factory import make_finding, make_result, mixed_result
 
+from checks.model import Severity, Status
 from stockade.engine.attestations import Attestation, attestation_findings
-from stockade.engine.model import Finding, RunResult, Severity, Status, Verdict
+from stockade.engine.model import Finding, RunResult, Verdict
 from stockade.engine.verdicts import CLAUSE_RULES, CONTROL_RULES, clause_results
 from stockade.engine.waivers import Waiver, apply_waivers
 from stockade.report.html_report import pretty_json, render_html

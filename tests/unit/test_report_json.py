@@ -10,7 +10,7 @@ import pytest
 from jsonschema import Draft202012Validator
 from report_factory import make_finding, make_result, mixed_result
 
-from stockade.engine.model import Status
+from checks.model import Status
 from stockade.report.json_report import ResultsValidationError, load_schema, render_json, validate_results
 
 

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 from report_factory import make_finding, make_result, mixed_result
 
-from stockade.engine.model import Status
+from checks.model import Status
 from stockade.report.junit import render_junit
 
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from report_factory import make_finding, make_result, mixed_result
 
-from stockade.engine.model import RunMetadata, RunResult, Status
+from checks.model import Status
+from stockade.engine.model import RunMetadata, RunResult
 from stockade.report import writer
 from stockade.report.json_report import ResultsValidationError, render_json, validate_results
 from stockade.report.writer import write_reports

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from report_factory import make_finding, make_result
 
+from checks.model import Status
 from stockade.cli import main
-from stockade.engine.model import RunResult, Status
+from stockade.engine.model import RunResult
 from stockade.history.commands import Recorder
 from stockade.history.store import HistoryStore, Retention, open_history
 from stockade.integrity.keys import Signer, load_or_create_signer

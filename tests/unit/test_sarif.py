@@ -12,7 +12,8 @@ import pytest
 from jsonschema import Draft4Validator
 from report_factory import WAIVER, make_finding, make_result, mixed_result
 
-from stockade.engine.model import Finding, RunResult, Status
+from checks.model import Status
+from stockade.engine.model import Finding, RunResult
 from stockade.history.context import ReportContext
 from stockade.history.diff import diff_snapshots, snapshot_of
 from stockade.report.sarif import render_sarif

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from report_factory import make_finding, make_result
 
+from checks.model import Status
 from stockade.cli import main
-from stockade.engine.model import RunResult, Status
+from stockade.engine.model import RunResult
 from stockade.errors import UsageError
 from stockade.integrity.keys import PRIVATE_KEY_FILE, PUBLIC_KEY_FILE, load_or_create_signer
 from stockade.integrity.manifest import CHAIN_HEAD, MANIFEST, PUBLIC_KEY, SIGNATURE, sha256_file, write_manifest

@@ -6,9 +6,8 @@ from typing import Any
 
 import pytest
 
-from checks.model import MissingFact
+from checks.model import MissingFact, Status
 from checks.sshd import evaluate_login, parse_sshd_t, password_login_paths
-from stockade.engine.model import Status
 
 DEBIAN_DEFAULTS = """\
 port 22

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from checks.model import MissingFact
+from checks.model import MissingFact, Status
 from checks.probes.ssh_wire import parse_kexinit
 from checks.sshd import (
     evaluate_allow_groups,
@@ -25,7 +25,6 @@ from checks.sshd_crypto import (
     evaluate_wire,
     weak,
 )
-from stockade.engine.model import Status
 
 CRYPTO_PARAMS = {"min_rsa_host_key_bits": 3072, "host_key_algorithms": ["ssh-ed25519", "rsa-sha2-512", "rsa-sha2-256"]}
 LIMIT_PARAMS = {"automation_accounts": ["stockade"], "max_auth_tries": 4, "max_login_grace_time": 60,

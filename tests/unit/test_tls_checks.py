@@ -9,10 +9,9 @@ from typing import Any
 import pytest
 import yaml
 
-from checks.model import MissingFact
+from checks.model import MissingFact, Status
 from checks.probes.tls import hostname_matches, refusal
 from checks.tls import TLS_CHECKS, weakness
-from stockade.engine.model import Status
 
 # roles/web_edge on Debian 13 (nginx 1.26.3), scanned from the controller by checks/probes/tls.py.
 WEB_EDGE_TRIXIE: dict[str, Any] = \

@@ -15,13 +15,14 @@ import pytest
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from catalogue_params import probe_params_of
 from tls_servers import BAD_SERVERS, GOOD_SERVER, RunningServer, ServerSpec, serve
 
+from checks.model import Status
 from checks.probes import ProbeTarget
 from checks.probes.tls import Endpoint, scan_endpoints, tls_scan
 from checks.tls import TLS_CHECKS
 from stockade import cli
-from stockade.engine.model import Status
 from stockade.report.json_report import validate_results
 
 REPO = Path(__file__).resolve().parents[2]
@@ -112,7 +113,7 @@ def test_only_a_version_not_refused_outright_is_scanned_suite_by_suite(scanned: 
 def test_a_closed_port_is_refused_not_scanned() -> None:
     target = ProbeTarget(name="closed", address="127.0.0.1", variables={
         "inventory_hostname": "localhost", "tls_endpoints": [{"port": 9, "sni": "localhost"}]})
-    [endpoint] = tls_scan(target, {})["endpoints"]
+    [endpoint] = tls_scan(target, probe_params_of("tls_scan"))["endpoints"]
     assert endpoint["status"] == "refused"
     assert endpoint["endpoint"] == "127.0.0.1:9 (localhost)"
 

@@ -6,10 +6,9 @@ from typing import Any
 
 import pytest
 
-from checks.model import MissingFact
+from checks.model import MissingFact, Status
 from checks.probes.login import _option, elected_accounts
 from checks.totp import evaluate_enrolment, evaluate_logins, evaluate_sshd, requires_key_and_code
-from stockade.engine.model import Status
 
 PARAMS = {"exempt_accounts": ["stockade"], "probe_key_file": ""}
 PAM_SSHD_FRESH = "# PAM configuration for the Secure Shell service\n\n@include common-auth\n" \

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from stockade.engine.model import Evidence, Finding, Severity, Status, Verdict
+from checks.model import Severity, Status
+from stockade.engine.model import Evidence, Finding, Verdict
 from stockade.engine.verdicts import CLAUSE_RULES, CONTROL_RULES, clause_verdict, control_verdict
 
 

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from stockade.engine.model import Evidence, Finding, Severity, Status, Verdict
+from checks.model import Severity, Status
+from stockade.engine.model import Evidence, Finding, Verdict
 from stockade.engine.verdicts import clause_results, clause_verdict, control_verdict
 
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from stockade.engine.model import Evidence, Finding, Severity, Status
+from checks.model import Severity, Status
+from stockade.engine.model import Evidence, Finding
 from stockade.engine.waivers import Waiver, WaiverError, apply_waivers, load_waivers
 from stockade.errors import UsageError
 

@@ -11,12 +11,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from catalogue_params import params_of
 
-from checks.model import MissingFact
+from checks.model import MissingFact, Status
 from checks.probes import ProbeTarget
 from checks.probes.http import http_redirect, probe_path
 from checks.web import evaluate_rate_limit, evaluate_redirect
-from stockade.engine.model import Status
 
 # roles/web_edge defaults (login 1r/s burst 5, api 10r/s burst 20) on Debian 13, from the controller.
 LAB_BURST: dict[str, Any] = {
@@ -30,6 +30,8 @@ LAB_BURST: dict[str, Any] = {
                             "connections": 4}},
     },
 }
+
+RATE = params_of(evaluate_rate_limit)
 
 
 def rate(sample: dict[str, Any], **params: Any) -> tuple[Status, str]:
@@ -69,9 +71,9 @@ def test_connection_refused_fails_and_other_errors_are_error() -> None:
     sample = {"base_url": "x", "paths": {"/login": {"error": "TimeoutError: timed out"}}}
     assert rate(sample)[0] is Status.ERROR
     with pytest.raises(MissingFact):
-        evaluate_rate_limit({"rate_limit_burst": {"error": "boom"}}, {})
+        evaluate_rate_limit({"rate_limit_burst": {"error": "boom"}}, RATE)
     with pytest.raises(MissingFact):
-        evaluate_rate_limit({"rate_limit_burst": {"base_url": "x", "paths": {}}}, {})
+        evaluate_rate_limit({"rate_limit_burst": {"base_url": "x", "paths": {}}}, RATE)
 
 
 @pytest.mark.parametrize(("result", "status"), [
@@ -153,7 +155,7 @@ def test_probe_finds_no_429_on_an_open_path(limited_server: int) -> None:
                         steady_interval=0)
     assert result["burst"]["statuses"] == {"200": 20}
     assert evaluate_rate_limit({"rate_limit_burst": {"base_url": "x", "paths": {"/open": result}}},
-                               {}).status is Status.FAIL
+                               RATE).status is Status.FAIL
 
 
 def test_probe_reports_refused_connections() -> None:
@@ -163,9 +165,9 @@ def test_probe_reports_refused_connections() -> None:
 
 def test_redirect_probe(limited_server: int) -> None:
     target = ProbeTarget(name="local", address="127.0.0.1", variables={"inventory_hostname": "localhost"})
-    closed = http_redirect(target, {"TLS-02": {"http_port": 9}})
+    closed = http_redirect(target, {"http_port": 9})
     assert closed["connection"] == "refused"
     assert evaluate_redirect({"http_redirect": closed}, {}).status is Status.FAIL
-    redirected = http_redirect(target, {"TLS-02": {"http_port": limited_server}})
+    redirected = http_redirect(target, {"http_port": limited_server})
     assert (redirected["status"], redirected["location"]) == (301, "https://localhost/")
     assert evaluate_redirect({"http_redirect": redirected}, {}).status is Status.PASS

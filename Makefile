@@ -22,6 +22,7 @@ test: setup lint
 lint: setup
 	$(VENV)/ruff check .
 	$(VENV)/mypy
+	$(VENV)/lint-imports --no-cache
 	$(VENV)/yamllint -s .
 	PATH="$(CURDIR)/$(VENV):$$PATH" ANSIBLE_CONFIG=$(CURDIR)/ansible.cfg $(VENV)/ansible-lint -q --offline --profile production playbooks roles
 

@@ -16,7 +16,18 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from checks.baseline_audit import AuditRule, audits_execution, audits_syscalls, parse_rules, watches
-from checks.model import Check, Facts, MissingFact, Outcome, Params, Status, command_output, fact_value, outcome
+from checks.model import (
+    Check,
+    Facts,
+    MissingFact,
+    Outcome,
+    Params,
+    Status,
+    command_output,
+    fact_field,
+    fact_value,
+    outcome,
+)
 
 NOT_OBSERVABLE = "not observable in a container"
 GLOBAL_SYSCTL_PREFIXES = ("kernel.", "fs.")
@@ -149,7 +160,7 @@ def evaluate_modules_live(facts: Facts, params: Params) -> Outcome:
     container = container_of(facts)
     if container:
         return skipped_in_container(container, "loaded kernel modules")
-    loaded = set(fact_value(facts, "baseline_loaded_modules").get("modules", []))
+    loaded = set(fact_field(facts, "baseline_loaded_modules", "modules"))
     wanted = sorted(_module_name(str(module)) for module in params["disabled_modules"])
     found = [module for module in wanted if module in loaded]
     return outcome([f"module {module} is loaded" for module in found],
@@ -300,8 +311,10 @@ def evaluate_sensitive_files(facts: Facts, params: Params) -> Outcome:
 def evaluate_world_writable(facts: Facts, params: Params) -> Outcome:
     scan = fact_value(facts, "baseline_filesystem_scan")
     allowed = {str(path) for path in params["allowed_world_writable"]}
-    files = [path for path in scan.get("world_writable_files", []) if path not in allowed]
-    dirs = [path for path in scan.get("world_writable_dirs_without_sticky", []) if path not in allowed]
+    files = [path for path in fact_field(facts, "baseline_filesystem_scan", "world_writable_files")
+             if path not in allowed]
+    dirs = [path for path in fact_field(facts, "baseline_filesystem_scan", "world_writable_dirs_without_sticky")
+            if path not in allowed]
     observed = {"mounts_scanned": scan.get("mounts", []), "world_writable_files": files[:50],
                 "world_writable_dirs_without_sticky": dirs[:50]}
     problems = []

@@ -151,6 +151,15 @@ def fact_value(facts: Facts, name: str) -> Any:
     return fact
 
 
+def fact_field(facts: Facts, name: str, key: str) -> Any:
+    """One field of a collected fact, or MissingFact when the fact or the field is absent: a fact without the
+    field it always carries is not "nothing found"."""
+    fact = fact_value(facts, name)
+    if not isinstance(fact, Mapping) or key not in fact:
+        raise MissingFact(name, f"no {key!r} in what was collected", {"collected": str(fact)[:200]})
+    return fact[key]
+
+
 def file_content(facts: Facts, name: str) -> str:
     """Content of a collected file, or MissingFact when it is absent or unreadable."""
     return str(fact_value(facts, name)["content"])

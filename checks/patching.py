@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from checks.model import Check, Facts, MissingFact, Outcome, Params, Status, command_output, fact_value
+from checks.model import Check, Facts, MissingFact, Outcome, Params, Status, command_output, fact_field, fact_value
 
 CONTAINER_REASON = "not observable in a container"
 AGE_METHOD = (
@@ -439,7 +439,7 @@ def evaluate_lists_fresh(facts: Facts, params: Params) -> Outcome:
 def evaluate_reboot(facts: Facts, params: Params) -> Outcome:
     reboot = fact_value(facts, "patching_reboot_required")
     max_days = float(params["max_reboot_pending_days"])
-    if not reboot.get("required"):
+    if not fact_field(facts, "patching_reboot_required", "required"):
         return Outcome(Status.PASS, "no reboot is required (/var/run/reboot-required absent)",
                        {"reboot-required": "absent"})
     now, since = _time(reboot.get("collected_at")), _time(reboot.get("since"))

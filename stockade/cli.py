@@ -8,9 +8,8 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-from stockade import __version__, tls_command
+from stockade import __version__, history_commands, tls_command
 from stockade.errors import EXIT_ERROR, StockadeError, UsageError
-from stockade.history import commands as history_commands
 
 
 def _lab_up(args: argparse.Namespace) -> int:
@@ -58,7 +57,7 @@ FORMATS = ("json", "html", "junit", "sarif", "oscal")
 def _audit(args: argparse.Namespace) -> int:
     from stockade.engine.audit import exit_code, plan_audit, print_summary, run_audit
     from stockade.engine.targets import load_targets, url_targets
-    from stockade.history.commands import Recorder
+    from stockade.history_commands import Recorder
     from stockade.project import use_ansible_environment
 
     formats = [name.strip() for name in args.format.split(",") if name.strip()]
@@ -69,7 +68,8 @@ def _audit(args: argparse.Namespace) -> int:
     if (args.inventory is None) == (not args.target):
         raise UsageError("give either -i INVENTORY or --target URL (not both)")
     controls = [c.strip() for c in args.controls.split(",") if c.strip()] if args.controls else None
-    plan = plan_audit(controls, args.waivers, args.attestations, timeout=args.timeout)
+    plan = plan_audit(controls, args.waivers, args.attestations, timeout=args.timeout,
+                      connect_timeout=args.connect_timeout, concurrency=args.concurrency)
     use_ansible_environment()
     if args.inventory is not None:
         targets, origin = load_targets(args.inventory, args.limit), str(args.inventory)
@@ -140,6 +140,10 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("--format", default="json,html,junit,sarif",
                        help="comma-separated: json, html, junit, sarif, oscal (default json,html,junit,sarif)")
     audit.add_argument("--timeout", type=int, default=120, help="seconds a host may take to report (default 120)")
+    audit.add_argument("--connect-timeout", type=float, default=10.0,
+                       help="seconds until a host whose SSH does not answer has every check ERROR (default 10)")
+    audit.add_argument("--concurrency", type=int, default=32,
+                       help="hosts audited at once; each host's collector and probes run together (default 32)")
     history_commands.add_audit_options(audit)
     audit.set_defaults(handler=_audit)
     history_commands.register(commands)

@@ -37,7 +37,7 @@ from stockade.integrity.manifest import (
     read_head,
     sha256_file,
 )
-from stockade.integrity.retention import RetiredRun, retired_entries
+from stockade.integrity.retired import RetiredRun, retired_entries
 
 
 @dataclass

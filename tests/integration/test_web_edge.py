@@ -98,3 +98,24 @@ def test_drift_is_caught_by_exactly_the_right_checks_and_repaired(lab: Lab, tmp_
     assert repair.returncode == 0 and changed_counts(repair.stdout) != [0]
     code, statuses, _ = audit(lab, tmp_path / "repaired")
     assert set(statuses.values()) == {"pass"} and code == 0
+
+
+def test_a_controls_subset_audits_with_the_declared_parameters_of_unselected_controls(lab: Lab,
+                                                                                      tmp_path: Path) -> None:
+    """TLS-02/TLS-04 scan the ports TLS-01 declares for the host, selected or not: the subset run and the full
+    run judge the same endpoints the same way."""
+    group_vars = lab.inventory.parent / "group_vars" / "all.yml"
+    original = group_vars.read_text()
+    group_vars.write_text(original + "  TLS-01:\n    ports: [443, 8443]\n")
+    try:
+        _, _, full = audit(lab, tmp_path / "full")
+        _, statuses, subset = audit(lab, tmp_path / "subset", "TLS-02,TLS-04")
+    finally:
+        group_vars.write_text(original)
+    by_check = {f["check_id"]: f for f in full["findings"]}  # type: ignore[union-attr]
+    assert len(statuses) == 9  # TLS-02: protocols, HSTS, redirect; TLS-04: six
+    for finding in subset["findings"]:  # type: ignore[union-attr]
+        same = by_check[finding["check_id"]]
+        assert (finding["status"], finding["message"]) == (same["status"], same["message"]), finding["check_id"]
+    [legacy] = [f for f in subset["findings"] if f["check_id"] == "tls_no_legacy_protocols"]  # type: ignore[union-attr]
+    assert "8443" in json.dumps(legacy["evidence"]), legacy

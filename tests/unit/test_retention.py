@@ -14,8 +14,8 @@ from report_factory import make_finding, make_result
 from checks.model import Status
 from stockade.cli import main
 from stockade.engine.model import RunResult
-from stockade.history.commands import Recorder
 from stockade.history.store import HistoryStore, Retention, open_history
+from stockade.history_commands import Recorder
 from stockade.integrity.keys import Signer, load_or_create_signer
 from stockade.integrity.manifest import MANIFEST, SIGNATURE, previous_link, sha256_file, write_manifest
 from stockade.integrity.retention import (

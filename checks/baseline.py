@@ -412,7 +412,7 @@ def persisted_rules(facts: Facts) -> tuple[list[AuditRule], list[str]]:
 
 
 def _privileged(facts: Facts) -> list[str]:
-    return [str(path) for path in fact_value(facts, "baseline_filesystem_scan").get("setuid_setgid_files", [])]
+    return [str(path) for path in fact_field(facts, "baseline_filesystem_scan", "setuid_setgid_files")]
 
 
 def evaluate_audit_rules_persisted(facts: Facts, params: Params) -> Outcome:

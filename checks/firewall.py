@@ -369,8 +369,16 @@ def evaluate_undeclared_closed(facts: Facts, params: Params) -> Outcome:
     if answered:
         return Outcome(Status.FAIL, f"undeclared port(s) accept connections from the controller: "
                        f"{', '.join(answered)}", observed)
+    # The positive control: "nothing answered" means "closed" only from a host that answered this same scan
+    # on its SSH port or a declared one; a dead host or an unused address answers nothing at all.
+    positive = sorted(port for port, state in scan["ports"].items() if state == "open")
+    observed["answered_on"] = positive
+    if not positive:
+        raise MissingFact("fw_port_scan", "the host accepted no connection at all in this scan (not on SSH, not on "
+                          "a declared port): silence cannot be told from closed ports", observed)
+    filtered = sum(1 for state in states.values() if state == "filtered")
     return Outcome(Status.PASS, f"{len(states)} undeclared TCP port(s) do not accept connections "
-                   f"({sum(1 for s in states.values() if s == 'filtered')} filtered)", observed)
+                   f"({filtered} filtered), while tcp/{', tcp/'.join(positive)} answered", observed)
 
 
 # --- SSH-02 ------------------------------------------------------------------------------------------------

@@ -160,6 +160,14 @@ def fact_field(facts: Facts, name: str, key: str) -> Any:
     return fact[key]
 
 
+def fact_list(facts: Facts, name: str) -> list[Any]:
+    """A fact collected as a list (one entry per account, file...), or MissingFact for any other shape."""
+    fact = fact_value(facts, name)
+    if not isinstance(fact, list):
+        raise MissingFact(name, f"expected a list, collected {type(fact).__name__}", {"collected": str(fact)[:200]})
+    return fact
+
+
 def file_content(facts: Facts, name: str) -> str:
     """Content of a collected file, or MissingFact when it is absent or unreadable."""
     return str(fact_value(facts, name)["content"])

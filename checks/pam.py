@@ -8,7 +8,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from checks.model import Check, Facts, MissingFact, Outcome, Params, Status, fact_value, file_content
+from checks.model import Check, Facts, MissingFact, Outcome, Params, Status, fact_list, fact_value, file_content
 
 _PAM_LINE = re.compile(r"(\S+)\s+(\[[^\]]*\]|\S+)\s*(.*)")
 
@@ -209,7 +209,7 @@ def evaluate_no_empty_passwords(facts: Facts, params: Params) -> Outcome:
         for line in pam_lines(file_content(facts, name), kind):
             if len(line) >= 3 and line[2].endswith("pam_unix.so") and any(a.startswith("nullok") for a in line[3:]):
                 nullok.append(f"{name.removeprefix('pam_').replace('_', '-')}: {' '.join(line)}")
-    empty = sorted(str(a["name"]) for a in fact_value(facts, "shadow_summary") if a.get("empty"))
+    empty = sorted(str(a["name"]) for a in fact_list(facts, "shadow_summary") if a.get("empty"))
     observed = {"pam_unix with nullok": nullok, "accounts with an empty password": empty}
     problems = []
     if nullok:
@@ -234,7 +234,7 @@ def evaluate_aging(facts: Facts, params: Params) -> Outcome:
     if warn is None or warn < int(params["warn_days"]):
         problems.append(f"login.defs PASS_WARN_AGE is {defs.get('PASS_WARN_AGE')}, below {params['warn_days']}")
     aged, not_aged, no_password = [], [], []
-    for account in fact_value(facts, "shadow_summary"):
+    for account in fact_list(facts, "shadow_summary"):
         uid = account.get("uid")
         if uid is None or uid < uid_min or uid >= 65534 or account["name"] in exempt:
             continue
@@ -288,7 +288,7 @@ def evaluate_hash_config(facts: Facts, params: Params) -> Outcome:
 def evaluate_shadow_schemes(facts: Facts, params: Params) -> Outcome:
     wanted = _SCHEME_OF.get(str(params["hash_algorithm"]).lower(), str(params["hash_algorithm"]).lower())
     by_scheme: dict[str, list[str]] = {}
-    for account in fact_value(facts, "shadow_summary"):
+    for account in fact_list(facts, "shadow_summary"):
         if account.get("usable"):
             by_scheme.setdefault(str(account["scheme"]), []).append(str(account["name"]))
     observed = {"accounts with a usable password, by hash scheme": by_scheme}

@@ -116,9 +116,7 @@ def evaluate_enrolment(facts: Facts, params: Params) -> Outcome:
 
 def evaluate_logins(facts: Facts, params: Params) -> Outcome:
     accounts = elected(facts)
-    probe = facts["mfa_login"]
-    if "error" in probe:
-        raise MissingFact("mfa_login", str(probe["error"]), probe)
+    probe = fact_value(facts, "mfa_login")
     exempt: Mapping[str, Any] = probe.get("exempt", {})
     if not accounts and not exempt:
         return Outcome(Status.SKIPPED, _NOT_APPLICABLE, {"elected": []})
@@ -147,9 +145,12 @@ def evaluate_logins(facts: Facts, params: Params) -> Outcome:
             problems.append(f"automation account {user}: key-only login refused ({result['key_alone']['result']})")
     if problems:
         return Outcome(Status.FAIL, "; ".join(problems), observed)
-    who = ", ".join(accounts) or "no elected account"
-    return Outcome(Status.PASS, f"{who}: key alone refused, key + code accepted, reused code refused; "
-                                f"{', '.join(exempt) or 'no automation account'} in with the key alone", observed)
+    if not accounts:  # nothing about 2FA was tried: not applicable, never a pass that claims logins
+        return Outcome(Status.SKIPPED, f"{_NOT_APPLICABLE} (automation account(s) {', '.join(exempt)} logged in "
+                                       "with the key alone)", observed)
+    return Outcome(Status.PASS, f"{', '.join(accounts)}: key alone refused, key + code accepted, reused code "
+                                f"refused; {', '.join(exempt) or 'no automation account'} in with the key alone",
+                   observed)
 
 
 MFA_SSHD = Check("mfa_sshd_requires_key_and_code", "MFA-01",

@@ -131,7 +131,8 @@ _malformed = st.one_of(
 
 
 @pytest.mark.parametrize("check", ALL_CHECKS, ids=lambda check: check.id)
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# derandomize: the same examples on every run, so CI never flakes on a new draw (raise max_examples to explore).
+@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_malformed_fact_shapes_are_never_a_pass(check: Check, data: st.DataObject) -> None:
     facts = {name: data.draw(_malformed, label=name) for name in check.fact_names}

@@ -228,6 +228,13 @@ def test_planted_listener_answering_the_controller_fails() -> None:
     assert closed.status is Status.PASS and "(2 filtered)" in closed.message
 
 
+def test_a_host_that_answers_nothing_is_an_error_never_closed() -> None:
+    """A dead host, or an unused address of the lab network: every port filtered, SSH included."""
+    silent = {"fw_port_scan": scan({"22": "filtered", "80": "filtered", "3306": "filtered", "8081": "filtered"})}
+    with pytest.raises(MissingFact, match="accepted no connection at all"):
+        firewall.evaluate_undeclared_closed(silent, FW)
+
+
 def test_declared_port_dropped_by_the_firewall_fails() -> None:
     bad = facts(fw_port_scan=scan({"22": "filtered", "8081": "filtered"}))
     assert firewall.evaluate_declared_reachable(bad, FW).status is Status.FAIL

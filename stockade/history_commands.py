@@ -18,12 +18,13 @@ from stockade.engine.model import RunResult
 from stockade.errors import UsageError
 from stockade.gc_pause import gc_paused
 from stockade.history.context import ReportContext, build_context
-from stockade.history.diff import CATEGORIES, RunDiff, diff_snapshots
+from stockade.history.diff import CATEGORIES, RunDiff, diff_snapshots, snapshot_of
 from stockade.history.store import HISTORY_ENV, HistoryStore, Retention, default_history_path, open_history
 from stockade.integrity.keys import KEY_DIR_ENV, Signer, load_or_create_signer
 from stockade.integrity.manifest import MANIFEST, sha256_file
 from stockade.integrity.retention import Retirement
 from stockade.integrity.verify import verify_run
+from stockade.report.results_loader import load_results
 
 EXIT_REGRESSION = 1
 EXIT_TAMPERED = 1
@@ -133,7 +134,21 @@ def _diff_text(diff: RunDiff, show_all: bool) -> str:
     return "\n".join(lines)
 
 
+def _run_directory(argument: str | None) -> Path | None:
+    """A RUN argument that names a run directory (or its results.json) rather than a recorded run id."""
+    if argument is None or not (Path(argument).is_dir() or argument.endswith(".json")):
+        return None
+    return Path(argument)
+
+
 def diff_command(args: argparse.Namespace) -> int:
+    base_dir, head_dir = _run_directory(args.run_a), _run_directory(args.run_b)
+    if base_dir is not None and head_dir is not None:  # two run directories: no history needed
+        diff = diff_snapshots(snapshot_of(load_results(base_dir)), snapshot_of(load_results(head_dir)))
+        print(json.dumps(diff.to_dict(), indent=2) if args.json else _diff_text(diff, args.all))
+        return EXIT_REGRESSION if diff.has_regression else 0
+    if (base_dir is None) != (head_dir is None):
+        raise UsageError("diff: give two run ids (or prefixes), or two run directories, not one of each")
     with open_history(_history_path(args), create=False) as store:
         runs = store.runs()
         if args.run_a is None:
@@ -184,8 +199,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     history.set_defaults(handler=history_command)
 
     diff = commands.add_parser("diff", help="what changed between two runs (default: the last two)")
-    diff.add_argument("run_a", nargs="?", metavar="RUN_A", help="base run id or unique prefix")
-    diff.add_argument("run_b", nargs="?", metavar="RUN_B", help="run to compare (default: the latest)")
+    diff.add_argument("run_a", nargs="?", metavar="RUN_A",
+                      help="base run id or unique prefix, or a run directory (reports/<run-id>)")
+    diff.add_argument("run_b", nargs="?", metavar="RUN_B",
+                      help="run to compare (default: the latest), or a run directory")
     add_history_options(diff, retention=False)
     diff.add_argument("-o", "--output", type=Path, default=Path("reports"),
                       help="reports directory (default reports)")

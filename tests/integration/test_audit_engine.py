@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -123,3 +124,37 @@ def test_controls_selection_and_bad_input_leave_no_report(lab: Lab, tmp_path: Pa
     assert result.returncode == 2
     assert str(bad) in result.stderr and "waivers[0]" in result.stderr
     assert not (tmp_path / "bad").exists()
+
+
+def test_a_silent_host_and_an_unused_address_are_errors_never_passes(lab: Lab, tmp_path: Path) -> None:
+    """lab-03 black-holed by nftables in its own namespace, and an address of the lab network nobody uses:
+    every check of both is ERROR with the connect-timeout reason; the healthy hosts are judged as usual."""
+    import yaml
+
+    document = yaml.safe_load(lab.inventory.read_text())
+    unused = str(lab.paths.site.network.network_address + 250)
+    document["all"]["children"]["lab"]["hosts"]["ghost"] = {"ansible_host": unused}
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(yaml.safe_dump(document))
+    blackhole = ("table inet stockade_test_blackhole { chain input { type filter hook input priority -10; "
+                 "policy drop; }; }")
+    netns = lab.netns("lab-03")
+    subprocess.run(["ip", "netns", "exec", netns, "nft", "-f", "-"], input=blackhole, text=True, check=True)
+    try:
+        result = stockade("audit", "-i", str(inventory), "-o", str(tmp_path / "out"), "--format", "json",
+                          "--connect-timeout", "3")
+    finally:
+        subprocess.run(["ip", "netns", "exec", netns, "nft", "delete", "table", "inet", "stockade_test_blackhole"],
+                       check=True)
+    [run_dir] = [p for p in (tmp_path / "out").iterdir() if p.is_dir()]
+    results = json.loads((run_dir / "results.json").read_text())
+    by_host: dict[str, list[dict[str, Any]]] = {}
+    for finding in results["findings"]:
+        by_host.setdefault(finding["host"], []).append(finding)
+    assert result.returncode == 3
+    for host in ("lab-03", "ghost"):
+        assert by_host[host] and {f["status"] for f in by_host[host]} == {"error"}, host
+        assert all("did not answer within 3s" in f["message"] for f in by_host[host]), by_host[host][0]["message"]
+    for host in ("lab-01", "lab-02"):
+        assert {f["status"] for f in by_host[host]} - {"error"}, host  # judged, not swept up with the dead
+        assert not [f for f in by_host[host] if "did not answer" in f["message"]]

@@ -60,7 +60,7 @@ def peer_testinfra_per_fact() -> None:
     """The peer: pytest-testinfra's usual style, one remote command per fact, hosts one after another."""
     commands = {"sshd_effective": ["/usr/sbin/sshd", "-T"],
                 "sshd_effective_root": ["/usr/sbin/sshd", "-T", "-C", "user=root,host=localhost,addr=127.0.0.1"]}
-    facts = sorted({fact for check in ALL_CHECKS for fact in check.facts})
+    facts = sorted({fact for check in ALL_CHECKS for fact in check.fact_names})
     for target in load_targets(INVENTORY):
         for fact in facts:
             target.host.run(" ".join(["%s"] * len(commands[fact])), *commands[fact])

@@ -155,10 +155,10 @@ def _verify(leaf: x509.Certificate, intermediates: Sequence[x509.Certificate], a
             ca_policy=ExtensionPolicy.webpki_defaults_ca(),
             ee_policy=ExtensionPolicy.permit_all().require_present(x509.SubjectAlternativeName,
                                                                     Criticality.AGNOSTIC, None))
-    verifier = builder.build_server_verifier(_subject(server_name))
     try:
+        verifier = builder.build_server_verifier(_subject(server_name))
         path = verifier.verify(leaf, list(intermediates))
-    except VerificationError as exc:
+    except (VerificationError, ValueError) as exc:  # ValueError: not a valid DNS name
         return {"valid": False, "error": str(exc), "at": when.isoformat(timespec="seconds")}
     return {"valid": True, "path": [describe_certificate(cert) for cert in path],
             "at": when.isoformat(timespec="seconds")}
@@ -190,7 +190,8 @@ def validate(received: Sequence[x509.Certificate], anchors: Sequence[x509.Certif
     other = server_name
     if not name["valid"]:
         sans = _sans(leaf)
-        other = next(iter(sans["dns"] + sans["ip"]), server_name)
+        # a name the leaf carries (a wildcard's first label filled in), so the path is judged apart from the name
+        other = next((name.replace("*", "wildcard", 1) for name in sans["dns"] + sans["ip"]), server_name)
     path = _verify(leaf, intermediates, anchors, other, inside)
     return {"client": client, "name": name, "path": {**path, "server_name": other}}
 

@@ -399,7 +399,8 @@ def offer_every_suite(where: Place, version: str) -> str | None:
     return None
 
 
-def _scan(jobs: Sequence[tuple[Place, Sequence[str]]], ca_file: str, per_server_connections: int) -> list[Any]:
+def _scan(jobs: Sequence[tuple[Place, Sequence[str]]], ca_file: str, per_server_connections: int,
+          max_concurrent_servers: int = MAX_CONCURRENT_SERVERS) -> list[Any]:
     """sslyze's Scanner over every (endpoint, scan commands) at once; ServerScanResults in `jobs` order."""
     from sslyze.plugins.certificate_info.implementation import CertificateInfoExtraArgument
     from sslyze.plugins.scan_commands import ScanCommand
@@ -415,7 +416,7 @@ def _scan(jobs: Sequence[tuple[Place, Sequence[str]]], ca_file: str, per_server_
                                           scan_commands={ScanCommand(name) for name in commands},
                                           scan_commands_extra_arguments=extra))
     scanner = Scanner(per_server_concurrent_connections_limit=per_server_connections,
-                      concurrent_server_scans_limit=max(1, min(len(requests), MAX_CONCURRENT_SERVERS)))
+                      concurrent_server_scans_limit=max(1, min(len(requests), max_concurrent_servers)))
     scanner.queue_scans(requests)
     results = {result.uuid: result for result in scanner.get_results()}
     return [results[request.uuid] for request in requests]
@@ -424,8 +425,12 @@ def _scan(jobs: Sequence[tuple[Place, Sequence[str]]], ca_file: str, per_server_
 def scan_endpoints(endpoints: Sequence[Endpoint], ca_file: str = DEFAULT_CA_FILE,
                    timeout: int = NETWORK_TIMEOUT_SECONDS,
                    per_server_connections: int = PER_SERVER_CONNECTIONS,
-                   legacy_shortcut: bool = True) -> list[dict[str, Any]]:
+                   legacy_shortcut: bool = True,
+                   max_concurrent_servers: int = MAX_CONCURRENT_SERVERS) -> list[dict[str, Any]]:
     """Scan every endpoint concurrently in one sslyze Scanner; results in the order of `endpoints`.
+
+    The endpoints may belong to many hosts (see `scan_fleet`): one Scanner, at most `max_concurrent_servers`
+    servers at a time, each with up to `per_server_connections` connections.
 
     With `legacy_shortcut` (the default), SSL 3.0 / TLS 1.0 / TLS 1.1 are first offered in one handshake
     each, alongside the scan; only the versions not clearly refused get sslyze's per-suite scan, in a second
@@ -447,7 +452,8 @@ def scan_endpoints(endpoints: Sequence[Endpoint], ca_file: str = DEFAULT_CA_FILE
                                 thread_name_prefix="tls-offer") as pool:
             offers = {(index, version): pool.submit(offer_every_suite, where, version)
                       for index, where in enumerate(places) for version in shortcut}
-            scanned = _scan([(where, commands) for where in places], ca_file, per_server_connections)
+            scanned = _scan([(where, commands) for where in places], ca_file, per_server_connections,
+                            max_concurrent_servers)
             refused = {key: offer.result() for key, offer in offers.items()}
         pending: dict[int, list[str]] = {}
         for (index, version), why in refused.items():
@@ -460,13 +466,33 @@ def scan_endpoints(endpoints: Sequence[Endpoint], ca_file: str = DEFAULT_CA_FILE
                                          "method": f"one handshake offering every suite: {why}"}
         if pending:
             again = _scan([(places[index], [PROTOCOL_COMMANDS[v] for v in versions])
-                           for index, versions in pending.items()], ca_file, per_server_connections)
+                           for index, versions in pending.items()], ca_file, per_server_connections,
+                          max_concurrent_servers)
             for (index, versions), result in zip(pending.items(), again, strict=True):
                 found[index].update({version: _protocol(result, version) for version in versions})
         now = datetime.now(UTC).replace(microsecond=0)
         summaries = [summarise(endpoint, result, ca_file, found[index], now)
                      for index, (endpoint, result) in enumerate(zip(endpoints, scanned, strict=True))]
     return [{**summary, "scanned_at": now.isoformat(timespec="seconds")} for summary in summaries]
+
+
+def scan_fleet(endpoints_by_host: Mapping[str, Sequence[Endpoint]], ca_file: str = DEFAULT_CA_FILE,
+               timeout: int = NETWORK_TIMEOUT_SECONDS,
+               max_concurrent_servers: int = MAX_CONCURRENT_SERVERS) -> dict[str, dict[str, Any]]:
+    """Every TLS endpoint of every host in ONE scan_endpoints call (one sslyze Scanner, bounded concurrency):
+    {host: the tls_scan probe's result for it}, so an audit can scan its fleet once instead of once per
+    host. A host whose endpoints could not be scanned gets {"error": ...}, as the probe does."""
+    hosts = list(endpoints_by_host)
+    flat = [(host, endpoint) for host in hosts for endpoint in endpoints_by_host[host]]
+    try:
+        results = scan_endpoints([endpoint for _, endpoint in flat], ca_file, timeout,
+                                 max_concurrent_servers=max_concurrent_servers)
+    except Exception as exc:  # noqa: BLE001 - e.g. a name does not resolve: every host's checks are ERROR
+        return {host: {"error": f"{type(exc).__name__}: {exc}"} for host in hosts}
+    by_host: dict[str, dict[str, Any]] = {host: {"endpoints": []} for host in hosts}
+    for (host, _), result in zip(flat, results, strict=True):
+        by_host[host]["endpoints"].append(result)
+    return by_host
 
 
 def _resolve(address: str) -> str:

@@ -188,6 +188,51 @@ def test_stockade_tls_prints_findings_and_writes_results(scanned: Any, tmp_path:
     assert document["findings"][0]["host"] == f"127.0.0.1:{port}"
 
 
+def test_stockade_tls_scans_many_targets_in_one_run(scanned: Any, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """Arguments with per-target SNI plus a targets file: one scan, one report, one "host" per endpoint."""
+    ca_file, servers, _ = scanned
+    port = {server.spec.name: server.port for server in servers}
+    targets = tmp_path / "targets.txt"
+    targets.write_text(f"# fleet\n127.0.0.1:{port['wrong_san']} localhost\n\n"
+                       f"127.0.0.1:{port['good_rsa2048']}=localhost\n")
+    code = cli.main(["tls", f"127.0.0.1:{port['good']}=localhost", f"127.0.0.1:{port['rsa_kex_only']}",
+                     "--sni", "localhost", "--targets", str(targets), "--ca-file", str(ca_file),
+                     "--concurrency", "2", "-o", str(tmp_path / "out"), "--format", "json"])
+    assert code == 1
+    capsys.readouterr()
+    [run_dir] = (tmp_path / "out").iterdir()
+    document = json.loads((run_dir / "results.json").read_text())
+    validate_results(document)
+    failed = {(f["host"], f["check_id"]) for f in document["findings"] if f["status"] != "pass"}
+    assert failed == {(f"127.0.0.1:{port['rsa_kex_only']} (localhost)", "tls_forward_secret_key_exchange"),
+                      (f"127.0.0.1:{port['wrong_san']} (localhost)", "tls_hostname_matches")}
+    assert len(document["metadata"]["hosts"]) == 4
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("example.org:443=www.example.org", ("example.org", 443, "www.example.org")),
+    ("198.18.5.11:8443", ("198.18.5.11", 8443, "198.18.5.11")),
+    ("[2001:db8::1]:443=api.example.org", ("2001:db8::1", 443, "api.example.org")),
+])
+def test_target_argument_with_sni(text: str, expected: tuple[str, int, str]) -> None:
+    from stockade.tls_command import parse_target
+
+    assert parse_target(text) == expected
+
+
+def test_targets_file_errors_name_the_line(tmp_path: Path) -> None:
+    from stockade.errors import UsageError
+    from stockade.tls_command import read_targets
+
+    path = tmp_path / "targets"
+    path.write_text("ok.example:443\nbad:port:1\n")
+    with pytest.raises(UsageError, match=r"targets:2"):
+        read_targets(path)
+    with pytest.raises(UsageError, match=r"(?i)no such file"):
+        read_targets(tmp_path / "missing")
+
+
 @pytest.mark.parametrize(("text", "expected"), [
     ("example.org:8443", ("example.org", 8443)), ("example.org", ("example.org", 443)),
     ("[2001:db8::1]:443", ("2001:db8::1", 443)), ("198.18.5.11:443", ("198.18.5.11", 443)),

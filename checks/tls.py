@@ -2,7 +2,9 @@
 
 One check per property, each judged on every endpoint of the host against the project's own policy
 profile (not Mozilla's: "modern" rejects every RSA certificate, "intermediate" accepts ECDSA and ignores
-HSTS). Evidence is what was offered, negotiated or presented.
+HSTS). Evidence is what was offered, negotiated or presented. Key sizes, signatures and dates are judged on
+every element of the path cryptography's verifier built (the received chain when it built none, said so in
+the evidence); trust and names are the verifier's verdicts with its own reasons.
 
 An endpoint that refuses the connection or will not negotiate TLS fails `tls_endpoint_serves` (the host
 answered: nothing serves TLS there); every other property of that endpoint is ERROR (not evaluated),

@@ -5,12 +5,16 @@ Endpoints come from the inventory: a host variable `tls_endpoints: [{port: 443, 
 the server name, which is what roles/web_edge serves by default. So endpoints our roles do not manage can
 be audited too, and `stockade tls HOST:PORT` scans one endpoint with the same code.
 
-The scan result is reduced here to JSON-safe data (what was offered, negotiated and presented), so the
-evaluators in checks/tls.py stay pure and every finding can carry it as evidence. Chain trust is judged
-here too, with the configured CA bundle, separately from hostname and validity dates: each property gets
-its own finding (sslyze's own path validation mixes them and rejects SHA-1 outright; kept as evidence).
+The scan result is reduced here to JSON-safe data (what was offered, negotiated and presented, each accepted
+suite's ephemeral key and the supported groups), so the evaluators in checks/tls.py stay pure and every
+finding can carry it as evidence. The certificate path is built and judged by cryptography.x509.verification
+(its server verifier: RFC 5280 + CA/Browser Forum rules) against the configured CA bundle, at the scan time,
+for the server name; two more runs of the same validator separate the name from the path (see `validate`),
+so that dates, names and trust each get their own finding with the validator's own reason. No trust or name
+logic is written here. sslyze's own path validation is kept as evidence.
 
-Every endpoint is scanned concurrently in one sslyze Scanner, except SSL 3.0 / TLS 1.0 / TLS 1.1: each is
+Every endpoint (of one host, or of a whole fleet with `scan_fleet`) is scanned concurrently in one sslyze
+Scanner, except SSL 3.0 / TLS 1.0 / TLS 1.1: each is
 first offered in one handshake with every suite, and its suites are listed by sslyze's suite-by-suite scan
 only when the server did not clearly refuse it (see "legacy versions" below; `legacy_shortcut=False` gives
 sslyze's full scan, the benchmark's peer). Each protocol entry says how it was judged (`method`).

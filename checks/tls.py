@@ -2,7 +2,9 @@
 
 One check per property, each judged on every endpoint of the host against the project's own policy
 profile (not Mozilla's: "modern" rejects every RSA certificate, "intermediate" accepts ECDSA and ignores
-HSTS). Evidence is what was offered, negotiated or presented.
+HSTS). Evidence is what was offered, negotiated or presented. Key sizes, signatures and dates are judged on
+every element of the path cryptography's verifier built (the received chain when it built none, said so in
+the evidence); trust and names are the verifier's verdicts with its own reasons.
 
 An endpoint that refuses the connection or will not negotiate TLS fails `tls_endpoint_serves` (the host
 answered: nothing serves TLS there); every other property of that endpoint is ERROR (not evaluated),
@@ -16,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import checks.probes.tls  # noqa: F401 - registers the tls_scan probe
-from checks.model import Check, Facts, MissingFact, Outcome, Params, Status
+from checks.model import Check, Facts, MissingFact, NotEvaluated, Outcome, Params, Status
 
 PROBE = "tls_scan"
 LEGACY_PROTOCOLS = ("SSL 2.0", "SSL 3.0", "TLS 1.0", "TLS 1.1")
@@ -25,10 +27,7 @@ RSA_SIGNATURE_OIDS = {  # PKCS#1 v1.5 signatures, by hash: "SHA-256 with RSA enc
     "sha256": "1.2.840.113549.1.1.11", "sha384": "1.2.840.113549.1.1.12", "sha512": "1.2.840.113549.1.1.13",
     "sha224": "1.2.840.113549.1.1.14", "sha1": "1.2.840.113549.1.1.5", "md5": "1.2.840.113549.1.1.4",
 }
-
-
-class NotEvaluated(Exception):
-    """This endpoint's property could not be judged (the scan of it failed)."""
+RSA_PSS_OID = "1.2.840.113549.1.1.10"  # RSASSA-PSS: its hash is in the signature's parameters
 
 
 Endpoint = Mapping[str, Any]
@@ -113,40 +112,85 @@ def _chain(endpoint: Endpoint) -> list[Mapping[str, Any]]:
     return list(chain)
 
 
-def leaf_key(endpoint: Endpoint, params: Params) -> tuple[list[str], dict[str, Any]]:
-    leaf = _chain(endpoint)[0]
+def _validation(endpoint: Endpoint) -> Mapping[str, Any]:
+    validation = _part(endpoint, "certificate").get("validation")
+    if not validation:
+        raise NotEvaluated("the certificate path was not validated")
+    if "error" in validation:
+        raise NotEvaluated(str(validation["error"]))
+    return dict(validation)
+
+
+def judged_path(endpoint: Endpoint) -> tuple[list[Mapping[str, Any]], list[Mapping[str, Any]], str]:
+    """(every element, the non-anchor elements, how it was obtained): the path cryptography's verifier built
+    (its last element is the trust anchor); when it built none, the chain as the server sent it (a
+    self-issued certificate in it counts as an anchor)."""
+    validation = _validation(endpoint)
+    for run, how in (("client", "the path built by cryptography's verifier at the scan time"),
+                     ("path", "the path built by cryptography's verifier at a time every certificate is valid")):
+        built = validation.get(run) or {}
+        if built.get("valid") and built.get("path"):
+            path = list(built["path"])
+            return path, path[:-1], how
+    chain = _chain(endpoint)
+    return chain, [chain[0], *(cert for cert in chain[1:] if not cert.get("self_issued"))], \
+        "no path could be built: the chain as the server sent it"
+
+
+def _role(index: int) -> str:
+    return "leaf" if index == 0 else "intermediate"
+
+
+def path_keys(endpoint: Endpoint, params: Params) -> tuple[list[str], dict[str, Any]]:
+    """Every non-anchor certificate of the path has an RSA key of at least `min_rsa_bits`."""
+    _, judged, how = judged_path(endpoint)
     minimum = int(params["min_rsa_bits"])
-    evidence = {"subject": leaf["subject"], "key_type": leaf["key_type"], "key_bits": leaf["key_bits"],
-                "required": f"RSA >= {minimum} bits"}
-    if leaf["key_type"] != "RSA":
-        return [f"leaf key is {leaf['key_type']} {leaf['key_bits']} bits, not RSA"], evidence
-    if (leaf["key_bits"] or 0) < minimum:
-        return [f"leaf key is RSA {leaf['key_bits']} bits, below {minimum}"], evidence
-    return [], evidence
+    evidence = {"judged": how, "required": f"RSA >= {minimum} bits on every certificate but the anchor",
+                "certificates": [{"subject": cert["subject"], "key_type": cert["key_type"],
+                                  "key_bits": cert["key_bits"]} for cert in judged]}
+    problems = []
+    for index, cert in enumerate(judged):
+        if cert["key_type"] != "RSA":
+            problems.append(f"{_role(index)} {cert['subject']} key is {cert['key_type']} {cert['key_bits']} bits, "
+                            "not RSA")
+        elif (cert["key_bits"] or 0) < minimum:
+            problems.append(f"{_role(index)} {cert['subject']} key is RSA {cert['key_bits']} bits, below {minimum}")
+    return problems, evidence
 
 
 def signatures(endpoint: Endpoint, params: Params) -> tuple[list[str], dict[str, Any]]:
-    """The leaf and every intermediate the server sends; a self-issued root it also sends is not judged
-    (clients trust it as an anchor, not by its signature)."""
+    """Every non-anchor certificate of the path is signed RSA PKCS#1 v1.5 with an accepted hash; RSASSA-PSS
+    with an accepted hash only when `accept_rsa_pss` (a trust anchor is trusted as such, not by its
+    signature)."""
     hashes = [str(name).lower() for name in params["signature_hashes"]]
+    pss = bool(params["accept_rsa_pss"])
     accepted = {RSA_SIGNATURE_OIDS[name] for name in hashes if name in RSA_SIGNATURE_OIDS}
-    chain = _chain(endpoint)
-    judged = [chain[0], *(cert for cert in chain[1:] if not cert.get("self_issued"))]
-    evidence = {"accepted": [f"{name}WithRSAEncryption" for name in hashes],
+    _, judged, how = judged_path(endpoint)
+    evidence = {"judged": how, "accepted": [f"{name}WithRSAEncryption" for name in hashes],
+                "rsa_pss": (f"accepted with {', '.join(hashes)} (accept_rsa_pss: true)" if pss else
+                            "refused: 'SHA-256 with RSA' read as sha256WithRSAEncryption, PKCS#1 v1.5 "
+                            "(accept_rsa_pss: false)"),
                 "certificates": [{"subject": cert["subject"], "signature_algorithm": cert["signature_algorithm"],
                                   "signature_hash": cert["signature_hash"]} for cert in judged]}
-    problems = [f"{'leaf' if index == 0 else 'intermediate'} {cert['subject']} is signed with "
-                f"{cert['signature_algorithm']} ({cert['signature_algorithm_oid']})"
-                for index, cert in enumerate(judged) if cert["signature_algorithm_oid"] not in accepted]
+    problems = []
+    for index, cert in enumerate(judged):
+        oid = cert["signature_algorithm_oid"]
+        if oid in accepted or (pss and oid == RSA_PSS_OID and str(cert.get("signature_hash")) in hashes):
+            continue
+        note = " (RSASSA-PSS: accept_rsa_pss is false)" if oid == RSA_PSS_OID else ""
+        problems.append(f"{_role(index)} {cert['subject']} is signed with {cert['signature_algorithm']} "
+                        f"({oid}, hash {cert.get('signature_hash')}){note}")
     return problems, evidence
 
 
 def evaluate_leaf_key(facts: Facts, params: Params) -> Outcome:
-    return judge(facts, params, leaf_key, "the leaf certificate has an RSA key of the required size")
+    return judge(facts, params, path_keys, "every certificate of the path but the anchor has an RSA key of the "
+                 "required size")
 
 
 def evaluate_signatures(facts: Facts, params: Params) -> Outcome:
-    return judge(facts, params, signatures, "the leaf and intermediates are signed with an accepted RSA hash")
+    return judge(facts, params, signatures, "every certificate of the path but the anchor is signed with an "
+                 "accepted RSA hash")
 
 
 # --- TLS-02 --------------------------------------------------------------------------------------------
@@ -194,54 +238,73 @@ def evaluate_hsts(facts: Facts, params: Params) -> Outcome:
 # --- TLS-03 --------------------------------------------------------------------------------------------
 
 def trusted(endpoint: Endpoint, params: Params) -> tuple[list[str], dict[str, Any]]:
-    trust = _part(endpoint, "certificate").get("trust") or {}
-    if "error" in trust:
-        raise NotEvaluated(str(trust["error"]))
-    evidence = dict(trust)
-    if not trust.get("trusted"):
-        return [f"chain not trusted by {trust.get('ca_file')}: {trust.get('reason')}"], evidence
+    """A trusted path exists (cryptography's verifier, at a time every received certificate is valid: the
+    dates are tls_certificate_not_expiring's finding, the name tls_hostname_matches')."""
+    validation = _validation(endpoint)
+    path, client = validation.get("path") or {}, validation.get("client") or {}
+    evidence = {"ca_file": validation.get("ca_file"), "validator": "cryptography.x509.verification",
+                "client_verdict": {"valid": client.get("valid"), "at": client.get("at"),
+                                   "error": client.get("error")},
+                "path_check": {"valid": path.get("valid"), "at": path.get("at"),
+                               "server_name": path.get("server_name", endpoint.get("server_name")),
+                               "error": path.get("error")},
+                "built_path": [_brief(cert) for cert in path.get("path") or []]}
+    if not path.get("valid"):
+        return [f"no trusted path to a CA of {validation.get('ca_file')}: {path.get('error')}"], evidence
     return [], evidence
 
 
+def _brief(cert: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: cert.get(key) for key in ("subject", "issuer", "not_before", "not_after", "key_type", "key_bits",
+                                           "signature_algorithm")}
+
+
 def hostname(endpoint: Endpoint, params: Params) -> tuple[list[str], dict[str, Any]]:
-    certificate = _part(endpoint, "certificate")
+    """cryptography's verifier on the leaf alone: subjectAltName names the server (the CN never counts)."""
+    name = dict(_validation(endpoint).get("name") or {})
     leaf = _chain(endpoint)[0]
     evidence = {"server_name": endpoint.get("server_name"), "subject_alt_names": leaf["subject_alt_names"],
-                "common_names": leaf["common_names"]}
-    if not certificate.get("hostname_matches"):
-        return [f"certificate does not name {endpoint.get('server_name')} (SAN {leaf['subject_alt_names']})"], \
-            evidence
+                "common_names": leaf["common_names"], "validator": name}
+    if not name.get("valid"):
+        return [f"certificate does not name {endpoint.get('server_name')} (SAN {leaf['subject_alt_names']}, "
+                f"CN {leaf['common_names']}): {name.get('error')}"], evidence
     return [], evidence
 
 
 def expiry(endpoint: Endpoint, params: Params) -> tuple[list[str], dict[str, Any]]:
-    leaf = _chain(endpoint)[0]
+    """Every element of the path (anchor included) is valid at the scan time and for `expiry_days` more."""
+    path, _, how = judged_path(endpoint)
     days = int(params["expiry_days"])
     scanned_at = datetime.fromisoformat(str(endpoint.get("scanned_at")))
-    not_after = datetime.fromisoformat(leaf["not_after"])
-    not_before = datetime.fromisoformat(leaf["not_before"])
-    left = not_after - scanned_at
-    evidence = {"not_before": leaf["not_before"], "not_after": leaf["not_after"],
-                "scanned_at": endpoint.get("scanned_at"), "days_left": left.days, "required_days_left": days}
-    if left < timedelta(0):
-        return [f"certificate expired on {leaf['not_after']}"], evidence
-    if left < timedelta(days=days):
-        return [f"certificate expires on {leaf['not_after']}, within {days} days"], evidence
-    if not_before > scanned_at:
-        return [f"certificate is not valid before {leaf['not_before']}"], evidence
-    return [], evidence
+    earliest = min(path, key=lambda cert: cert["not_after"])
+    evidence = {"judged": how, "scanned_at": endpoint.get("scanned_at"), "required_days_left": days,
+                "earliest_expiry": {"subject": earliest["subject"], "not_after": earliest["not_after"],
+                                    "days_left": (datetime.fromisoformat(earliest["not_after"]) - scanned_at).days},
+                "certificates": [{"subject": cert["subject"], "not_before": cert["not_before"],
+                                  "not_after": cert["not_after"]} for cert in path]}
+    problems = []
+    for index, cert in enumerate(path):
+        role = "anchor" if index == len(path) - 1 and index > 0 and how.startswith("the path") else _role(index)
+        left = datetime.fromisoformat(cert["not_after"]) - scanned_at
+        if left < timedelta(0):
+            problems.append(f"{role} {cert['subject']} expired on {cert['not_after']}")
+        elif left < timedelta(days=days):
+            problems.append(f"{role} {cert['subject']} expires on {cert['not_after']}, within {days} days")
+        if datetime.fromisoformat(cert["not_before"]) > scanned_at:
+            problems.append(f"{role} {cert['subject']} is not valid before {cert['not_before']}")
+    return problems, evidence
 
 
 def evaluate_trusted(facts: Facts, params: Params) -> Outcome:
-    return judge(facts, params, trusted, "the chain leads to a CA of the configured bundle")
+    return judge(facts, params, trusted, "cryptography's verifier builds a path to a CA of the configured bundle")
 
 
 def evaluate_hostname(facts: Facts, params: Params) -> Outcome:
-    return judge(facts, params, hostname, "the certificate names the server")
+    return judge(facts, params, hostname, "the certificate's subjectAltName names the server")
 
 
 def evaluate_expiry(facts: Facts, params: Params) -> Outcome:
-    return judge(facts, params, expiry, "the certificate is valid and not about to expire")
+    return judge(facts, params, expiry, "every certificate of the path is valid and not about to expire")
 
 
 # --- TLS-04 --------------------------------------------------------------------------------------------
@@ -281,6 +344,52 @@ def weak_suites(endpoint: Endpoint, params: Params) -> tuple[list[str], dict[str
     return ([f"weak suites accepted: {', '.join(weak)}"] if weak else []), {"accepted": offered, "weak": weak}
 
 
+CURVE_ALIASES = {"secp256r1": "prime256v1", "prime256v1": "prime256v1"}
+
+
+def _curve(name: str) -> str:
+    return CURVE_ALIASES.get(name.lower(), name.lower())
+
+
+def key_exchange(endpoint: Endpoint, params: Params) -> tuple[list[str], dict[str, Any]]:
+    """Every accepted TLS 1.2 suite is forward-secret (ECDHE or DHE; suites already weak for
+    tls_no_weak_cipher_suites are left to it); every ephemeral key the server chose
+    (sslyze, per accepted suite) is a DH group of at least `min_dh_bits` or an allowed curve; every group of
+    sslyze's supported-groups scan is allowed (the TLS 1.3 groups are those: TLS 1.3 is ECDHE or FFDHE only)."""
+    minimum = int(params["min_dh_bits"])
+    allowed = [str(name) for name in params["allowed_curves"]]
+    allowed_keys = {_curve(name) for name in allowed}
+    problems: list[str] = []
+    chosen: dict[str, dict[str, Any]] = {}
+    for version in CURRENT_PROTOCOLS:
+        part = _protocol(endpoint, version)
+        kex = part.get("key_exchange")
+        if kex is None and part["accepted_suites"]:
+            raise NotEvaluated(f"{version}: the suites' ephemeral keys were not recorded")
+        chosen[version] = dict(kex or {})
+        for suite in part["accepted_suites"]:
+            key = (kex or {}).get(suite)
+            if weakness(suite) or suite in set(part.get("anonymous_suites", [])):
+                continue  # tls_no_weak_cipher_suites' finding (NULL, anonymous, export...): one finding per flaw
+            if version == "TLS 1.2" and "_ECDHE_" not in suite and "_DHE_" not in suite:
+                problems.append(f"{version} {suite}: {suite.split('_WITH_')[0].removeprefix('TLS_')} key "
+                                "exchange, not forward-secret")
+            if key is None:
+                continue
+            if key["type"] == "DH" and int(key["bits"]) < minimum:
+                problems.append(f"{version} {suite}: DHE group of {key['bits']} bits, below {minimum}")
+            if key["type"] == "ECDH" and _curve(str(key["curve"])) not in allowed_keys:
+                problems.append(f"{version} {suite}: ECDHE curve {key['curve']} is not in allowed_curves")
+    groups = _part(endpoint, "groups")
+    supported = list(groups.get("supported_curves") or [])
+    problems += [f"supported group {name} is not in allowed_curves" for name in supported
+                 if _curve(name) not in allowed_keys]
+    evidence = {"ephemeral_keys": chosen, "supported_groups": supported, "groups_method": groups.get("method"),
+                "tls13_groups": supported if _protocol(endpoint, "TLS 1.3")["supported"] else [],
+                "required": {"tls12": "ECDHE or DHE only", "min_dh_bits": minimum, "allowed_curves": allowed}}
+    return problems, evidence
+
+
 def _flag(key: str, field: str, bad: Callable[[Any], bool], what: str) -> Property:
     def prop(endpoint: Endpoint, params: Params) -> tuple[list[str], dict[str, Any]]:
         part = _part(endpoint, key)
@@ -314,24 +423,30 @@ def _evaluator(prop: Property, passed: str) -> Callable[[Facts, Params], Outcome
 TLS_CHECKS: tuple[Check, ...] = (
     Check("tls_endpoint_serves", "TLS-01", "every declared TLS endpoint completes a TLS handshake", (),
           evaluate_serves, (PROBE,)),
-    Check("tls_leaf_key_rsa", "TLS-01", "the leaf certificate's key is RSA of at least the minimum size", (),
+    Check("tls_leaf_key_rsa", "TLS-01",
+          "the leaf's and every intermediate's key is RSA of at least the minimum size", (),
           evaluate_leaf_key, (PROBE,)),
     Check("tls_signature_sha256_rsa", "TLS-01",
-          "the leaf and intermediate certificates are signed with SHA-256 with RSA encryption", (),
+          "the leaf and every intermediate of the path are signed with SHA-256 with RSA encryption", (),
           evaluate_signatures, (PROBE,)),
     Check("tls_no_legacy_protocols", "TLS-02", "SSL 2.0, SSL 3.0, TLS 1.0 and TLS 1.1 are refused", (),
           evaluate_legacy_protocols, (PROBE,)),
     Check("tls_hsts", "TLS-02", "Strict-Transport-Security is sent with at least the minimum max-age", (),
           evaluate_hsts, (PROBE,)),
-    Check("tls_chain_trusted", "TLS-03", "the certificate chain leads to a CA of the configured bundle", (),
+    Check("tls_chain_trusted", "TLS-03",
+          "cryptography's verifier builds a path to a CA of the configured bundle", (),
           evaluate_trusted, (PROBE,)),
     Check("tls_hostname_matches", "TLS-03", "the certificate names the server name clients use", (),
           evaluate_hostname, (PROBE,)),
-    Check("tls_certificate_not_expiring", "TLS-03", "the certificate is valid and not expiring soon", (),
+    Check("tls_certificate_not_expiring", "TLS-03",
+          "every certificate of the path is valid and not expiring soon", (),
           evaluate_expiry, (PROBE,)),
     Check("tls_no_weak_cipher_suites", "TLS-04",
           "no NULL, anonymous, export, RC4, 3DES or CBC-SHA1 suite is accepted", (),
           _evaluator(weak_suites, "only strong suites are accepted"), (PROBE,)),
+    Check("tls_forward_secret_key_exchange", "TLS-04",
+          "every TLS 1.2 suite is forward-secret, DH groups and curves are strong enough", (),
+          _evaluator(key_exchange, "key exchange is forward-secret with allowed groups"), (PROBE,)),
     Check("tls_no_compression", "TLS-04", "TLS compression is refused", (),
           _evaluator(compression, "TLS compression is refused"), (PROBE,)),
     Check("tls_not_vulnerable_heartbleed", "TLS-04", "not vulnerable to Heartbleed", (),

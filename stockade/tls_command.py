@@ -1,7 +1,10 @@
-"""`stockade tls HOST:PORT [--sni NAME] [--ca-file FILE] [-o DIR]`: one endpoint, the TLS checks, a report.
+"""`stockade tls TARGET... [--targets FILE] [--sni NAME] [--ca-file FILE] [-o DIR]`: TLS checks, one report.
 
-The same probe (checks/probes/tls.py), evaluators (checks/tls.py), results model and report writer as
-`stockade audit`, for an endpoint that is in no inventory. Exit codes are the audit's.
+TARGET is HOST:PORT, [IPv6]:PORT or HOST (port 443), optionally `=SNI` (the server name sent and matched
+against the certificate; default --sni, else HOST). `--targets FILE` adds one target per line (`#` starts a
+comment). Every target is scanned at once in ONE sslyze Scanner (checks/probes/tls.scan_endpoints, at most
+--concurrency servers at a time) and becomes one "host" of the report. The same probe, evaluators (checks/tls.py),
+results model and report writer as `stockade audit`, for endpoints in no inventory. Exit codes are the audit's.
 """
 
 from __future__ import annotations
@@ -31,10 +34,44 @@ def parse_endpoint(text: str) -> tuple[str, int]:
     return host, port
 
 
+def parse_target(text: str, default_sni: str | None = None) -> tuple[str, int, str]:
+    """HOST:PORT[=SNI] -> (host, port, server name)."""
+    where, _, sni = text.strip().partition("=")
+    host, port = parse_endpoint(where)
+    if _ and not sni.strip():
+        raise UsageError(f"{text!r}: empty server name after '='")
+    return host, port, sni.strip() or default_sni or host
+
+
+def read_targets(path: Path, default_sni: str | None = None) -> list[tuple[str, int, str]]:
+    """One target per line (`HOST:PORT[=SNI]`, or `HOST:PORT SNI`); blank lines and `#` comments skipped."""
+    try:
+        lines = path.read_text().splitlines()
+    except OSError as exc:
+        raise UsageError(f"--targets {path}: {exc.strerror or exc}") from exc
+    targets = []
+    for number, line in enumerate(lines, 1):
+        text = line.split("#", 1)[0].strip()
+        if not text:
+            continue
+        fields = text.split()
+        if len(fields) > 2:
+            raise UsageError(f"{path}:{number}: expected HOST:PORT[=SNI] or HOST:PORT SNI")
+        try:
+            targets.append(parse_target(f"{fields[0]}={fields[1]}" if len(fields) == 2 else fields[0], default_sni))
+        except UsageError as exc:
+            raise UsageError(f"{path}:{number}: {exc}") from exc
+    return targets
+
+
 def add_parser(commands: Any) -> None:
-    tls = commands.add_parser("tls", help="scan one TLS endpoint against the policy (TLS-01..04) and write reports")
-    tls.add_argument("endpoint", metavar="HOST:PORT")
-    tls.add_argument("--sni", help="server name sent and matched against the certificate (default HOST)")
+    tls = commands.add_parser("tls", help="scan TLS endpoints against the policy (TLS-01..04), all in one scan, "
+                              "and write reports")
+    tls.add_argument("endpoints", metavar="HOST:PORT[=SNI]", nargs="*")
+    tls.add_argument("--targets", type=Path, help="file with one HOST:PORT[=SNI] (or HOST:PORT SNI) per line")
+    tls.add_argument("--sni", help="server name for targets without their own =SNI (default each HOST)")
+    tls.add_argument("--concurrency", type=int, default=16,
+                     help="servers scanned at the same time (default 16; each with up to 5 connections)")
     tls.add_argument("--ca-file", type=Path, help="PEM bundle the chain must lead to "
                      "(default TLS-03's ca_file, the system bundle)")
     tls.add_argument("-o", "--output", type=Path, default=Path("reports"),
@@ -58,7 +95,11 @@ def run(args: argparse.Namespace) -> int:
     from stockade.engine.verdicts import clause_results
     from stockade.report.writer import write_reports
 
-    host, port = parse_endpoint(args.endpoint)
+    targets = [parse_target(text, args.sni) for text in args.endpoints]
+    if args.targets is not None:
+        targets += read_targets(args.targets, args.sni)
+    if not targets:
+        raise UsageError("no target: give HOST:PORT arguments or --targets FILE")
     formats = [name.strip() for name in args.format.split(",") if name.strip()]
     if not formats or set(formats) - set(FORMATS):
         raise UsageError(f"--format: choose from {', '.join(FORMATS)}")
@@ -66,6 +107,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--ca-file {args.ca_file}: no such file")
     if args.timeout < 1:
         raise UsageError("--timeout must be at least 1 second")
+    if args.concurrency < 1:
+        raise UsageError("--concurrency must be at least 1")
     catalogue = load_catalogue()
     controls = {control.id: control for control in catalogue.controls if control.id in TLS_CONTROLS}
     params = resolve_params({control.id: control for control in catalogue.controls}, {}, "stockade tls")
@@ -74,23 +117,32 @@ def run(args: argparse.Namespace) -> int:
     checks = tuple(check for check in ALL_CHECKS if check.control_id in controls and check.probes == ("tls_scan",))
 
     started = datetime.now(UTC)
-    endpoint = Endpoint(host, port, args.sni or host)
+    endpoints = list(dict.fromkeys(Endpoint(host, port, sni) for host, port, sni in targets))
     try:
-        scanned = scan_endpoints([endpoint], str(params["TLS-03"]["ca_file"]), timeout=args.timeout)
-        probe: dict[str, Any] = {"endpoints": scanned}
-    except Exception as exc:  # noqa: BLE001 - e.g. the name does not resolve: every check is ERROR
-        probe = {"error": f"{type(exc).__name__}: {exc}"}
-    label = f"{host}:{port}" if ":" not in host else f"[{host}]:{port}"
-    collection = Collection(target=label, source=f"sslyze from the controller to {endpoint.label}",
-                            collected_at=started.isoformat(timespec="seconds"), facts={},
-                            probe_results={"tls_scan": probe})
-    findings = evaluate(collection, checks, controls, host_plan(checks, params, {}, "stockade tls"))
+        scanned = scan_endpoints(endpoints, str(params["TLS-03"]["ca_file"]), timeout=args.timeout,
+                                 max_concurrent_servers=args.concurrency)
+        probes: list[dict[str, Any]] = [{"endpoints": [result]} for result in scanned]
+    except Exception as exc:  # noqa: BLE001 - e.g. a name does not resolve: every check is ERROR
+        probes = [{"error": f"{type(exc).__name__}: {exc}"} for _ in endpoints]
+    plan = host_plan(checks, params, {}, "stockade tls")
+    findings = []
+    labels = []
+    for endpoint, probe in zip(endpoints, probes, strict=True):
+        host = f"[{endpoint.address}]" if ":" in endpoint.address else endpoint.address
+        label = f"{host}:{endpoint.port}" + (f" ({endpoint.server_name})" if len(endpoints) > 1
+                                              and endpoint.server_name != endpoint.address else "")
+        labels.append(label)
+        collection = Collection(target=label, source=f"sslyze from the controller to {endpoint.label}",
+                                collected_at=started.isoformat(timespec="seconds"), facts={},
+                                probe_results={"tls_scan": probe})
+        findings += evaluate(collection, checks, controls, plan)
     selected = tuple(sorted(controls))
     metadata = RunMetadata(
         run_id=new_run_id(started), started_at=started.isoformat(timespec="seconds"),
         finished_at=datetime.now(UTC).isoformat(timespec="seconds"), tool_version=__version__,
-        inventory=f"stockade tls {args.endpoint}" + (f" --sni {args.sni}" if args.sni else ""),
-        hosts=(label,), policy_id=catalogue.policy_id, catalogue_digest=catalogue.digest,
+        inventory="stockade tls " + " ".join(args.endpoints) + (f" --targets {args.targets}" if args.targets else "")
+        + (f" --sni {args.sni}" if args.sni else ""),
+        hosts=tuple(labels), policy_id=catalogue.policy_id, catalogue_digest=catalogue.digest,
         selected_controls=selected)
     result = RunResult(metadata, tuple(findings),
                        clause_results(catalogue.clauses, catalogue.controls, findings, selected))

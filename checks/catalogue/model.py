@@ -16,6 +16,8 @@ REFERENCE_FRAMEWORKS: Mapping[str, str] = MappingProxyType({
     "nist_800_53_r5": "NIST SP 800-53 Rev. 5",
     "iso_27001_2022": "ISO/IEC 27001:2022 Annex A",
     "gdpr": "GDPR",
+    "nist_sp_800_52_r2": "NIST SP 800-52 Rev. 2 (TLS implementations), sections",
+    "mozilla_server_side_tls": "Mozilla Server Side TLS 5.7, intermediate profile",
 })
 
 _MAX_PROBLEMS = 20

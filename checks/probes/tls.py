@@ -5,12 +5,16 @@ Endpoints come from the inventory: a host variable `tls_endpoints: [{port: 443, 
 the server name, which is what roles/web_edge serves by default. So endpoints our roles do not manage can
 be audited too, and `stockade tls HOST:PORT` scans one endpoint with the same code.
 
-The scan result is reduced here to JSON-safe data (what was offered, negotiated and presented), so the
-evaluators in checks/tls.py stay pure and every finding can carry it as evidence. Chain trust is judged
-here too, with the configured CA bundle, separately from hostname and validity dates: each property gets
-its own finding (sslyze's own path validation mixes them and rejects SHA-1 outright; kept as evidence).
+The scan result is reduced here to JSON-safe data (what was offered, negotiated and presented, each accepted
+suite's ephemeral key and the supported groups), so the evaluators in checks/tls.py stay pure and every
+finding can carry it as evidence. The certificate path is built and judged by cryptography.x509.verification
+(its server verifier: RFC 5280 + CA/Browser Forum rules) against the configured CA bundle, at the scan time,
+for the server name; two more runs of the same validator separate the name from the path (see `validate`),
+so that dates, names and trust each get their own finding with the validator's own reason. No trust or name
+logic is written here. sslyze's own path validation is kept as evidence.
 
-Every endpoint is scanned concurrently in one sslyze Scanner, except SSL 3.0 / TLS 1.0 / TLS 1.1: each is
+Every endpoint (of one host, or of a whole fleet with `scan_fleet`) is scanned concurrently in one sslyze
+Scanner, except SSL 3.0 / TLS 1.0 / TLS 1.1: each is
 first offered in one handshake with every suite, and its suites are listed by sslyze's suite-by-suite scan
 only when the server did not clearly refuse it (see "legacy versions" below; `legacy_shortcut=False` gives
 sslyze's full scan, the benchmark's peer). Each protocol entry says how it was judged (`method`).
@@ -28,9 +32,10 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import NameOID
+from cryptography.x509.verification import Criticality, ExtensionPolicy, PolicyBuilder, Store, VerificationError
 
 from checks.model import Param, Params
 from checks.probes import ProbeTarget, probe
@@ -132,86 +137,66 @@ def describe_certificate(cert: x509.Certificate) -> dict[str, Any]:
     }
 
 
-def _dns_match(pattern: str, name: str) -> bool:
-    pattern, name = pattern.lower().rstrip("."), name.lower().rstrip(".")
-    if pattern.startswith("*."):
-        head, _, rest = name.partition(".")
-        return bool(head) and rest == pattern[2:]
-    return pattern == name
-
-
-def hostname_matches(description: Mapping[str, Any], server_name: str) -> bool:
-    """RFC 6125: DNS names and IP addresses in subjectAltName; the CN only when there is no SAN."""
-    sans = description["subject_alt_names"]
+def _subject(server_name: str) -> x509.DNSName | x509.IPAddress:
     try:
-        address = ip_address(server_name)
+        return x509.IPAddress(ip_address(server_name))
     except ValueError:
-        address = None
-    if address is not None:
-        return any(ip_address(value) == address for value in sans["ip"])
-    if sans["dns"] or sans["ip"]:
-        return any(_dns_match(pattern, server_name) for pattern in sans["dns"])
-    return any(_dns_match(cn, server_name) for cn in description["common_names"])
-
-
-def verify_signature(cert: x509.Certificate, issuer: x509.Certificate) -> None:
-    """Raise unless `issuer`'s key made `cert`'s signature, whatever the hash: SHA-1 and weak keys are
-    judged by their own checks, not by refusing to verify (cryptography's verify_directly_issued_by does)."""
-    if cert.issuer != issuer.subject:
-        raise ValueError("issuer name does not match")
-    key = issuer.public_key()
-    algorithm = cert.signature_hash_algorithm
-    if isinstance(key, rsa.RSAPublicKey) and algorithm is not None:
-        pss = cert.signature_algorithm_parameters
-        pad = pss if isinstance(pss, padding.PSS) else padding.PKCS1v15()
-        key.verify(cert.signature, cert.tbs_certificate_bytes, pad, algorithm)
-    elif isinstance(key, ec.EllipticCurvePublicKey) and algorithm is not None:
-        key.verify(cert.signature, cert.tbs_certificate_bytes, ec.ECDSA(algorithm))
-    elif isinstance(key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey):
-        key.verify(cert.signature, cert.tbs_certificate_bytes)
-    else:
-        cert.verify_directly_issued_by(issuer)
+        return x509.DNSName(server_name)
 
 
 def load_bundle(path: str) -> list[x509.Certificate]:
     return x509.load_pem_x509_certificates(Path(path).read_bytes())
 
 
-def chain_trust(received: Sequence[x509.Certificate], anchors: Sequence[x509.Certificate]) -> dict[str, Any]:
-    """Does the received chain lead, signature by signature, to a certificate of the CA bundle?
+def _verify(leaf: x509.Certificate, intermediates: Sequence[x509.Certificate], anchors: Sequence[x509.Certificate],
+            server_name: str, when: datetime, name_only: bool = False) -> dict[str, Any]:
+    """cryptography's server verifier (RFC 5280 + CA/Browser Forum profile): the path it built, or its reason.
+    `name_only`: the leaf's extensions are not judged but the subjectAltName it must carry (the name run)."""
+    builder = PolicyBuilder().store(Store(list(anchors))).time(when)
+    if name_only:
+        builder = builder.extension_policies(
+            ca_policy=ExtensionPolicy.webpki_defaults_ca(),
+            ee_policy=ExtensionPolicy.permit_all().require_present(x509.SubjectAlternativeName,
+                                                                    Criticality.AGNOSTIC, None))
+    try:
+        verifier = builder.build_server_verifier(_subject(server_name))
+        path = verifier.verify(leaf, list(intermediates))
+    except (VerificationError, ValueError) as exc:  # ValueError: not a valid DNS name
+        return {"valid": False, "error": str(exc), "at": when.isoformat(timespec="seconds")}
+    return {"valid": True, "path": [describe_certificate(cert) for cert in path],
+            "at": when.isoformat(timespec="seconds")}
 
-    Only signatures and issuer names: validity dates, hostname and algorithm strength are other findings.
+
+def validate(received: Sequence[x509.Certificate], anchors: Sequence[x509.Certificate], server_name: str,
+             when: datetime) -> dict[str, Any]:
+    """The received chain judged by cryptography.x509.verification as a strict client, plus two runs of the
+    same validator that separate the properties each finding owns:
+
+    - `client`: against the bundle, at the scan time, for the server name: what a client concludes.
+    - `name`: the leaf alone as its own anchor (so no path is involved), at a time it is valid, its other
+      extensions not judged: does its subjectAltName name the server (the CN never counts)?
+    - `path`: against the bundle, at a time every received certificate is valid, for the server name (or,
+      when the leaf does not name it, a name the leaf does carry): does a trusted path exist whatever the
+      scan date and the name?
+
+    Every reason is the validator's own text; nothing here decides trust by itself.
     """
-    if not received:
-        return {"trusted": False, "reason": "no certificate received"}
-    pool = list(received[1:])
-    current = received[0]
-    path = [_name(current.subject)]
-    for _ in range(len(received) + 1):
-        for anchor in anchors:
-            if anchor.subject == current.issuer:
-                try:
-                    verify_signature(current, anchor)
-                except Exception as exc:  # noqa: BLE001 - InvalidSignature, UnsupportedAlgorithm...
-                    last_error = f"{type(exc).__name__}: {exc}"
-                    continue
-                return {"trusted": True, "path": [*path, _name(anchor.subject)], "anchor": _name(anchor.subject)}
-        issuers = [c for c in pool if c.subject == current.issuer and c is not current]
-        if not issuers:
-            break
-        issuer = issuers[0]
-        try:
-            verify_signature(current, issuer)
-        except Exception as exc:  # noqa: BLE001
-            return {"trusted": False, "path": path, "reason": f"{_name(current.subject)} is not signed by "
-                    f"the next certificate of the chain: {type(exc).__name__}: {exc}"}
-        pool.remove(issuer)
-        current = issuer
-        path.append(_name(current.subject))
-    reason = f"no certificate of the CA bundle issued {_name(current.subject)} (issuer {_name(current.issuer)})"
-    if "last_error" in locals():
-        reason += f"; a certificate with that name did not verify: {last_error}"
-    return {"trusted": False, "path": path, "reason": reason}
+    leaf, intermediates = received[0], list(received[1:])
+    starts = [cert.not_valid_before_utc for cert in received]
+    ends = [cert.not_valid_after_utc for cert in received]
+    inside = max(starts) if max(starts) <= min(ends) else when  # a moment every received certificate is valid
+    client = _verify(leaf, intermediates, anchors, server_name, when)
+    if client["valid"]:
+        return {"client": client, "name": {"valid": True, "at": client["at"]}, "path": client}
+    leaf_inside = max(leaf.not_valid_before_utc, min(when, leaf.not_valid_after_utc))
+    name = _verify(leaf, [], [leaf], server_name, leaf_inside, name_only=True)
+    other = server_name
+    if not name["valid"]:
+        sans = _sans(leaf)
+        # a name the leaf carries (a wildcard's first label filled in), so the path is judged apart from the name
+        other = next((name.replace("*", "wildcard", 1) for name in sans["dns"] + sans["ip"]), server_name)
+    path = _verify(leaf, intermediates, anchors, other, inside)
+    return {"client": client, "name": name, "path": {**path, "server_name": other}}
 
 
 # --- sslyze --------------------------------------------------------------------------------------------
@@ -242,6 +227,16 @@ def _attempt(scan_result: Any, command: str) -> tuple[Any, str | None]:
     return attempt.result, None
 
 
+def _ephemeral(key: Any) -> dict[str, Any] | None:
+    """The server's ephemeral key of one accepted suite (sslyze/nassl): ECDH curve or DH group size."""
+    if key is None:
+        return None
+    curve = getattr(key, "curve_name", None)
+    if curve is not None:
+        return {"type": "ECDH", "curve": str(curve), "bits": int(key.size)}
+    return {"type": "DH", "bits": int(key.size)}
+
+
 def _suites(result: Any) -> dict[str, Any]:
     tried = len(result.accepted_cipher_suites) + len(result.rejected_cipher_suites)
     return {
@@ -249,6 +244,7 @@ def _suites(result: Any) -> dict[str, Any]:
         "accepted_suites": [accepted.cipher_suite.name for accepted in result.accepted_cipher_suites],
         "anonymous_suites": [a.cipher_suite.name for a in result.accepted_cipher_suites
                              if a.cipher_suite.is_anonymous],
+        "key_exchange": {a.cipher_suite.name: _ephemeral(a.ephemeral_key) for a in result.accepted_cipher_suites},
         "method": f"each suite alone ({tried} handshakes)",
     }
 
@@ -264,8 +260,10 @@ def _protocol(server_result: Any, version: str) -> dict[str, Any]:
 
 
 def summarise(endpoint: Endpoint, server_result: Any, ca_file: str,
-              protocols_found: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
-    """One sslyze ServerScanResult as plain data; `protocols_found`: versions judged outside this scan."""
+              protocols_found: Mapping[str, Mapping[str, Any]] | None = None,
+              scanned_at: datetime | None = None) -> dict[str, Any]:
+    """One sslyze ServerScanResult as plain data; `protocols_found`: versions judged outside this scan;
+    `scanned_at`: the time the certificate path is validated at (default now)."""
     from sslyze.scanner.models import ServerScanStatusEnum
 
     summary: dict[str, Any] = {"endpoint": endpoint.label, "address": endpoint.address, "port": endpoint.port,
@@ -275,6 +273,7 @@ def summarise(endpoint: Endpoint, server_result: Any, ca_file: str,
         summary.update(status=_connect_failure(trace), error=_trace_text(trace))
         return summary
     summary["status"] = "scanned"
+    scanned_at = scanned_at or datetime.now(UTC).replace(microsecond=0)
     result = server_result.scan_result
     found = protocols_found or {}
     summary["protocols"] = {version: dict(found[version]) if version in found else _protocol(server_result, version)
@@ -286,15 +285,14 @@ def summarise(endpoint: Endpoint, server_result: Any, ca_file: str,
     else:
         deployment = cert_info.certificate_deployments[0]
         chain = deployment.received_certificate_chain
-        leaf = describe_certificate(chain[0])
         try:
-            trust = {**chain_trust(chain, load_bundle(ca_file)), "ca_file": ca_file}
+            validation = {**validate(chain, load_bundle(ca_file), endpoint.server_name, scanned_at),
+                          "ca_file": ca_file}
         except (OSError, ValueError) as exc:
-            trust = {"error": f"CA bundle {ca_file}: {exc}"}
+            validation = {"error": f"CA bundle {ca_file}: {exc}"}
         summary["certificate"] = {
-            "chain": [leaf, *(describe_certificate(cert) for cert in chain[1:])],
-            "hostname_matches": hostname_matches(leaf, endpoint.server_name),
-            "trust": trust,
+            "chain": [describe_certificate(cert) for cert in chain],
+            "validation": validation,
             "sslyze_path_validation": [
                 {"trust_store": pv.trust_store.name, "valid": pv.was_validation_successful,
                  "error": pv.validation_error} for pv in deployment.path_validation_results],
@@ -327,11 +325,18 @@ def summarise(endpoint: Endpoint, server_result: Any, ca_file: str,
         outcome, error = _attempt(result, command)
         vulnerabilities[key] = {"error": error} if error else read(outcome)
     summary.update(vulnerabilities)
+
+    curves, error = _attempt(result, "elliptic_curves")
+    summary["groups"] = {"error": error} if error else {
+        "supports_ecdh": curves.supports_ecdh_key_exchange,
+        "supported_curves": [curve.name for curve in curves.supported_curves or []],
+        "method": "sslyze's supported groups scan: one handshake offering each curve alone"}
     return summary
 
 
+
 OTHER_COMMANDS = ("certificate_info", "http_headers", "heartbleed", "openssl_ccs_injection", "robot",
-                  "session_renegotiation", "tls_compression")
+                  "session_renegotiation", "tls_compression", "elliptic_curves")
 
 # --- legacy versions: one handshake first -----------------------------------------------------------------
 # sslyze enumerates a version's suites with one connection per suite: 121 each for SSL 3.0, TLS 1.0 and
@@ -397,7 +402,8 @@ def offer_every_suite(where: Place, version: str) -> str | None:
     return None
 
 
-def _scan(jobs: Sequence[tuple[Place, Sequence[str]]], ca_file: str, per_server_connections: int) -> list[Any]:
+def _scan(jobs: Sequence[tuple[Place, Sequence[str]]], ca_file: str, per_server_connections: int,
+          max_concurrent_servers: int = MAX_CONCURRENT_SERVERS) -> list[Any]:
     """sslyze's Scanner over every (endpoint, scan commands) at once; ServerScanResults in `jobs` order."""
     from sslyze.plugins.certificate_info.implementation import CertificateInfoExtraArgument
     from sslyze.plugins.scan_commands import ScanCommand
@@ -413,7 +419,7 @@ def _scan(jobs: Sequence[tuple[Place, Sequence[str]]], ca_file: str, per_server_
                                           scan_commands={ScanCommand(name) for name in commands},
                                           scan_commands_extra_arguments=extra))
     scanner = Scanner(per_server_concurrent_connections_limit=per_server_connections,
-                      concurrent_server_scans_limit=max(1, min(len(requests), MAX_CONCURRENT_SERVERS)))
+                      concurrent_server_scans_limit=max(1, min(len(requests), max_concurrent_servers)))
     scanner.queue_scans(requests)
     results = {result.uuid: result for result in scanner.get_results()}
     return [results[request.uuid] for request in requests]
@@ -422,8 +428,12 @@ def _scan(jobs: Sequence[tuple[Place, Sequence[str]]], ca_file: str, per_server_
 def scan_endpoints(endpoints: Sequence[Endpoint], ca_file: str,
                    timeout: int = NETWORK_TIMEOUT_SECONDS,
                    per_server_connections: int = PER_SERVER_CONNECTIONS,
-                   legacy_shortcut: bool = True) -> list[dict[str, Any]]:
+                   legacy_shortcut: bool = True,
+                   max_concurrent_servers: int = MAX_CONCURRENT_SERVERS) -> list[dict[str, Any]]:
     """Scan every endpoint concurrently in one sslyze Scanner; results in the order of `endpoints`.
+
+    The endpoints may belong to many hosts (see `scan_fleet`): one Scanner, at most `max_concurrent_servers`
+    servers at a time, each with up to `per_server_connections` connections.
 
     With `legacy_shortcut` (the default), SSL 3.0 / TLS 1.0 / TLS 1.1 are first offered in one handshake
     each, alongside the scan; only the versions not clearly refused get sslyze's per-suite scan, in a second
@@ -445,7 +455,8 @@ def scan_endpoints(endpoints: Sequence[Endpoint], ca_file: str,
                                 thread_name_prefix="tls-offer") as pool:
             offers = {(index, version): pool.submit(offer_every_suite, where, version)
                       for index, where in enumerate(places) for version in shortcut}
-            scanned = _scan([(where, commands) for where in places], ca_file, per_server_connections)
+            scanned = _scan([(where, commands) for where in places], ca_file, per_server_connections,
+                            max_concurrent_servers)
             refused = {key: offer.result() for key, offer in offers.items()}
         pending: dict[int, list[str]] = {}
         for (index, version), why in refused.items():
@@ -458,13 +469,33 @@ def scan_endpoints(endpoints: Sequence[Endpoint], ca_file: str,
                                          "method": f"one handshake offering every suite: {why}"}
         if pending:
             again = _scan([(places[index], [PROTOCOL_COMMANDS[v] for v in versions])
-                           for index, versions in pending.items()], ca_file, per_server_connections)
+                           for index, versions in pending.items()], ca_file, per_server_connections,
+                          max_concurrent_servers)
             for (index, versions), result in zip(pending.items(), again, strict=True):
                 found[index].update({version: _protocol(result, version) for version in versions})
-        summaries = [summarise(endpoint, result, ca_file, found[index])
+        now = datetime.now(UTC).replace(microsecond=0)
+        summaries = [summarise(endpoint, result, ca_file, found[index], now)
                      for index, (endpoint, result) in enumerate(zip(endpoints, scanned, strict=True))]
-    scanned_at = datetime.now(UTC).isoformat(timespec="seconds")
-    return [{**summary, "scanned_at": scanned_at} for summary in summaries]
+    return [{**summary, "scanned_at": now.isoformat(timespec="seconds")} for summary in summaries]
+
+
+def scan_fleet(endpoints_by_host: Mapping[str, Sequence[Endpoint]], ca_file: str,
+               timeout: int = NETWORK_TIMEOUT_SECONDS,
+               max_concurrent_servers: int = MAX_CONCURRENT_SERVERS) -> dict[str, dict[str, Any]]:
+    """Every TLS endpoint of every host in ONE scan_endpoints call (one sslyze Scanner, bounded concurrency):
+    {host: the tls_scan probe's result for it}, so an audit can scan its fleet once instead of once per
+    host. A host whose endpoints could not be scanned gets {"error": ...}, as the probe does."""
+    hosts = list(endpoints_by_host)
+    flat = [(host, endpoint) for host in hosts for endpoint in endpoints_by_host[host]]
+    try:
+        results = scan_endpoints([endpoint for _, endpoint in flat], ca_file, timeout,
+                                 max_concurrent_servers=max_concurrent_servers)
+    except Exception as exc:  # noqa: BLE001 - e.g. a name does not resolve: every host's checks are ERROR
+        return {host: {"error": f"{type(exc).__name__}: {exc}"} for host in hosts}
+    by_host: dict[str, dict[str, Any]] = {host: {"endpoints": []} for host in hosts}
+    for (host, _), result in zip(flat, results, strict=True):
+        by_host[host]["endpoints"].append(result)
+    return by_host
 
 
 def _resolve(address: str) -> str:

@@ -69,7 +69,7 @@ def test_harden_then_pass_then_idempotent(lab: Lab, tmp_path: Path) -> None:
     assert "PRIVATE KEY" not in first.stdout + first.stderr
     code, statuses, _ = audit(lab, tmp_path / "after")
     assert set(statuses.values()) == {"pass"}, statuses
-    assert len(statuses) == 16
+    assert len(statuses) == 17  # TLS-01..04 (15 incl. tls_forward_secret_key_exchange), http, rate limit
     assert code == 0
     key = lab.ssh("lab-01", "sudo stat -c '%a %U' /etc/nginx/tls/lab-01.key")
     assert key.stdout.strip() == "600 root"
@@ -113,7 +113,7 @@ def test_a_controls_subset_audits_with_the_declared_parameters_of_unselected_con
     finally:
         group_vars.write_text(original)
     by_check = {f["check_id"]: f for f in full["findings"]}  # type: ignore[union-attr]
-    assert len(statuses) == 9  # TLS-02: protocols, HSTS, redirect; TLS-04: six
+    assert len(statuses) == 10  # TLS-02: protocols, HSTS, redirect; TLS-04: seven
     for finding in subset["findings"]:  # type: ignore[union-attr]
         same = by_check[finding["check_id"]]
         assert (finding["status"], finding["message"]) == (same["status"], same["message"]), finding["check_id"]

@@ -3,46 +3,59 @@
 from __future__ import annotations
 
 import copy
+from datetime import UTC, datetime, timedelta
+from ipaddress import ip_address
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from checks.model import MissingFact, Status
-from checks.probes.tls import hostname_matches, refusal
+from checks.probes.tls import refusal, validate
 from checks.tls import TLS_CHECKS, weakness
 
-# roles/web_edge on Debian 13 (nginx 1.26.3), scanned from the controller by checks/probes/tls.py.
+# roles/web_edge on Debian 13 (nginx 1.26.3), scanned from the controller by checks/probes/tls.py. The leaf
+# dict is one object in the received chain and in the validator's built paths (deepcopy keeps it shared), so
+# a mutation of the leaf reaches every view of it.
+LEAF: dict[str, Any] = {'common_names': ['lab-01'],
+                        'issuer': 'CN=Stockade internal CA',
+                        'key_bits': 3072,
+                        'key_type': 'RSA',
+                        'not_after': '2027-12-31T07:17:53+00:00',
+                        'not_before': '2026-11-29T07:17:53+00:00',
+                        'self_issued': False,
+                        'serial': '2e8af1798906afe69c1ef3e1d7904476ad91b8c3',
+                        'signature_algorithm': 'sha256WithRSAEncryption',
+                        'signature_algorithm_oid': '1.2.840.113549.1.1.11',
+                        'signature_hash': 'sha256',
+                        'subject': 'CN=lab-01',
+                        'subject_alt_names': {'dns': ['lab-01'], 'ip': ['198.18.5.11']}}
+CA: dict[str, Any] = {**LEAF, 'common_names': ['Stockade internal CA'], 'subject': 'CN=Stockade internal CA',
+                      'not_before': '2026-11-29T07:17:50+00:00', 'not_after': '2036-11-27T07:17:50+00:00',
+                      'self_issued': True, 'serial': '51', 'subject_alt_names': {'dns': [], 'ip': []}}
+BUILT = {'valid': True, 'path': [LEAF, CA], 'at': '2026-11-29T07:21:33+00:00'}
+ECDH = {'type': 'ECDH', 'curve': 'X25519', 'bits': 253}
 WEB_EDGE_TRIXIE: dict[str, Any] = \
 {'address': '198.18.5.11',
      'ca_file': 'web_edge_ca/ca.crt',
      'ccs_injection': {'vulnerable': False},
-     'certificate': {'chain': [{'common_names': ['lab-01'],
-                                'issuer': 'CN=Stockade internal CA',
-                                'key_bits': 3072,
-                                'key_type': 'RSA',
-                                'not_after': '2027-12-31T07:17:53+00:00',
-                                'not_before': '2026-11-29T07:17:53+00:00',
-                                'self_issued': False,
-                                'serial': '2e8af1798906afe69c1ef3e1d7904476ad91b8c3',
-                                'signature_algorithm': 'sha256WithRSAEncryption',
-                                'signature_algorithm_oid': '1.2.840.113549.1.1.11',
-                                'signature_hash': 'sha256',
-                                'subject': 'CN=lab-01',
-                                'subject_alt_names': {'dns': ['lab-01'], 'ip': ['198.18.5.11']}}],
-                     'hostname_matches': True,
+     'certificate': {'chain': [LEAF],
                      'ocsp_stapled': False,
                      'sslyze_path_validation': [{'error': 'validation failed: candidates exhausted: all '
                                                           'candidates exhausted with no interior errors',
                                                  'trust_store': 'Windows',
                                                  'valid': False}],
-                     'trust': {'anchor': 'CN=Stockade internal CA',
-                               'ca_file': 'web_edge_ca/ca.crt',
-                               'path': ['CN=lab-01', 'CN=Stockade internal CA'],
-                               'trusted': True}},
+                     'validation': {'ca_file': 'web_edge_ca/ca.crt', 'client': BUILT, 'path': BUILT,
+                                    'name': {'valid': True, 'at': '2026-11-29T07:21:33+00:00'}}},
      'compression': {'supported': False},
      'endpoint': '198.18.5.11:443 (lab-01)',
+     'groups': {'supports_ecdh': True, 'supported_curves': ['X25519', 'X448', 'secp256r1', 'secp384r1', 'secp521r1'],
+                'method': "sslyze's supported groups scan"},
      'heartbleed': {'vulnerable': False},
      'hsts': {'include_subdomains': False, 'max_age': 31536000, 'path': '/', 'present': True},
      'port': 443,
@@ -54,10 +67,15 @@ WEB_EDGE_TRIXIE: dict[str, Any] = \
                                                    'TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384',
                                                    'TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256'],
                                'anonymous_suites': [],
+                               'key_exchange': {'TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256': ECDH,
+                                                'TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384': ECDH,
+                                                'TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256': ECDH},
                                'supported': True},
                    'TLS 1.3': {'accepted_suites': ['TLS_CHACHA20_POLY1305_SHA256', 'TLS_AES_256_GCM_SHA384',
                                                    'TLS_AES_128_GCM_SHA256'],
                                'anonymous_suites': [],
+                               'key_exchange': {'TLS_CHACHA20_POLY1305_SHA256': ECDH, 'TLS_AES_256_GCM_SHA384': ECDH,
+                                                'TLS_AES_128_GCM_SHA256': ECDH},
                                'supported': True}},
      'renegotiation': {'supports_secure_renegotiation': True, 'vulnerable_to_client_renegotiation_dos': False},
      'robot': {'result': 'NOT_VULNERABLE_RSA_NOT_SUPPORTED'},
@@ -121,9 +139,21 @@ def test_every_tls_check_belongs_to_an_automated_control_listing_it() -> None:
     (lambda e: e["certificate"]["chain"][0].update(signature_algorithm="sha1WithRSAEncryption",
                                                    signature_algorithm_oid="1.2.840.113549.1.1.5"),
      "tls_signature_sha256_rsa"),
-    (lambda e: e["certificate"]["trust"].update(trusted=False, reason="no certificate of the CA bundle issued it"),
-     "tls_chain_trusted"),
-    (lambda e: e["certificate"].update(hostname_matches=False), "tls_hostname_matches"),
+    (lambda e: e["certificate"]["validation"].update(
+        client={"valid": False, "error": "validation failed: candidates exhausted"},
+        path={"valid": False, "error": "validation failed: candidates exhausted"}), "tls_chain_trusted"),
+    (lambda e: e["certificate"]["validation"].update(
+        client={"valid": False, "error": "validation failed: leaf certificate has no matching subjectAltName"},
+        name={"valid": False, "error": "validation failed: leaf certificate has no matching subjectAltName"}),
+     "tls_hostname_matches"),
+    (lambda e: e["protocols"]["TLS 1.2"]["accepted_suites"].append("TLS_RSA_WITH_AES_128_GCM_SHA256"),
+     "tls_forward_secret_key_exchange"),
+    (lambda e: e["protocols"]["TLS 1.2"]["key_exchange"].update(
+        TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256={"type": "DH", "bits": 1024}), "tls_forward_secret_key_exchange"),
+    (lambda e: e["protocols"]["TLS 1.3"]["key_exchange"].update(
+        TLS_AES_128_GCM_SHA256={"type": "ECDH", "curve": "brainpoolP256r1", "bits": 256}),
+     "tls_forward_secret_key_exchange"),
+    (lambda e: e["groups"]["supported_curves"].append("secp224r1"), "tls_forward_secret_key_exchange"),
     (lambda e: e["certificate"]["chain"][0].update(not_after="2026-12-10T00:00:00+00:00"),
      "tls_certificate_not_expiring"),
     (lambda e: e["hsts"].update(present=False, max_age=None), "tls_hsts"),
@@ -156,18 +186,61 @@ def test_parameters_move_the_thresholds() -> None:
     assert failing(sample(), expiry_days=500) == {"tls_certificate_not_expiring": Status.FAIL}
     assert failing(sample(), min_hsts_max_age=63072000) == {"tls_hsts": Status.FAIL}
     assert failing(sample(), signature_hashes=["sha384"]) == {"tls_signature_sha256_rsa": Status.FAIL}
+    assert failing(sample(), min_dh_bits=4096) == {}  # no DHE suite
+    assert failing(sample(), allowed_curves=["X25519", "prime256v1", "secp384r1"]) == {
+        "tls_forward_secret_key_exchange": Status.FAIL}  # X448 and P-521 supported: Mozilla's list refuses them
 
 
-def test_a_self_issued_root_sent_by_the_server_is_not_judged_by_its_signature() -> None:
+def with_path(*elements: dict[str, Any]) -> dict[str, Any]:
     endpoint = sample()
-    root = {**endpoint["certificate"]["chain"][0], "subject": "CN=Old root", "self_issued": True,
-            "signature_algorithm": "sha1WithRSAEncryption", "signature_algorithm_oid": "1.2.840.113549.1.1.5"}
-    intermediate = {**endpoint["certificate"]["chain"][0], "subject": "CN=Intermediate",
+    built = {"valid": True, "path": list(elements), "at": endpoint["scanned_at"]}
+    endpoint["certificate"]["validation"].update(client=built, path=built)
+    return endpoint
+
+
+def test_every_element_of_the_built_path_but_the_anchor_is_judged() -> None:
+    root = {**CA, "subject": "CN=Old root", "signature_algorithm": "sha1WithRSAEncryption",
+            "signature_algorithm_oid": "1.2.840.113549.1.1.5", "key_bits": 1024}
+    intermediate = {**CA, "subject": "CN=Intermediate", "self_issued": False,
                     "signature_algorithm": "sha384WithRSAEncryption",
                     "signature_algorithm_oid": "1.2.840.113549.1.1.12"}
-    endpoint["certificate"]["chain"] += [intermediate, root]
-    assert failing(endpoint) == {"tls_signature_sha256_rsa": Status.FAIL}  # the intermediate, not the root
+    endpoint = with_path(LEAF, intermediate, root)
+    assert failing(endpoint) == {"tls_signature_sha256_rsa": Status.FAIL}  # the intermediate, not the anchor
     assert failing(endpoint, signature_hashes=["sha256", "sha384"]) == {}
+    small = with_path(LEAF, {**CA, "subject": "CN=Intermediate", "self_issued": False, "key_bits": 2048}, CA)
+    status, message = run_all(small, min_rsa_bits=3072)["tls_leaf_key_rsa"]
+    assert status is Status.FAIL and "intermediate CN=Intermediate key is RSA 2048 bits, below 3072" in message
+
+
+def test_the_earliest_expiry_of_the_path_is_judged_and_shown() -> None:
+    intermediate = {**CA, "subject": "CN=Intermediate", "self_issued": False, "not_after": "2026-12-05T00:00:00+00:00"}
+    endpoint = with_path(LEAF, intermediate, CA)
+    status, message = run_all(endpoint)["tls_certificate_not_expiring"]
+    assert status is Status.FAIL
+    assert "intermediate CN=Intermediate expires on 2026-12-05T00:00:00+00:00, within 30 days" in message
+    outcome = CHECKS["tls_certificate_not_expiring"].evaluate({"tls_scan": {"endpoints": [endpoint]}},
+                                                              params("tls_certificate_not_expiring"))
+    assert outcome.observed["198.18.5.11:443 (lab-01)"]["earliest_expiry"]["subject"] == "CN=Intermediate"
+
+
+def test_rsa_pss_is_a_declared_choice_shown_in_the_evidence() -> None:
+    pss = {**LEAF, "signature_algorithm": "rsassaPss", "signature_algorithm_oid": "1.2.840.113549.1.1.10"}
+    endpoint = with_path(pss, CA)
+    status, message = run_all(endpoint)["tls_signature_sha256_rsa"]
+    assert status is Status.FAIL and "RSASSA-PSS: accept_rsa_pss is false" in message
+    assert failing(endpoint, accept_rsa_pss=True) == {}
+    outcome = CHECKS["tls_signature_sha256_rsa"].evaluate({"tls_scan": {"endpoints": [endpoint]}},
+                                                           params("tls_signature_sha256_rsa", accept_rsa_pss=True))
+    assert "accept_rsa_pss: true" in outcome.observed["198.18.5.11:443 (lab-01)"]["rsa_pss"]
+
+
+def test_without_a_built_path_the_received_chain_is_judged() -> None:
+    endpoint = sample()
+    endpoint["certificate"]["validation"].update(client={"valid": False, "error": "x"},
+                                                 path={"valid": False, "error": "x"})
+    endpoint["certificate"]["chain"] = [{**LEAF, "key_bits": 1024}]
+    status, message = run_all(endpoint)["tls_leaf_key_rsa"]
+    assert status is Status.FAIL and "leaf CN=lab-01 key is RSA 1024 bits" in message
 
 
 def test_refused_endpoint_fails_serving_and_leaves_every_property_in_error() -> None:
@@ -226,20 +299,36 @@ def test_weak_suite_names(suite: str, reason: str | None) -> None:
     assert weakness(suite) == reason
 
 
-@pytest.mark.parametrize(("sans", "cns", "name", "matches"), [
-    ({"dns": ["lab-01"], "ip": []}, [], "lab-01", True),
-    ({"dns": ["lab-01"], "ip": []}, [], "LAB-01.", True),
-    ({"dns": ["lab-01"], "ip": []}, [], "lab-02", False),
-    ({"dns": ["*.example.org"], "ip": []}, [], "www.example.org", True),
-    ({"dns": ["*.example.org"], "ip": []}, [], "a.b.example.org", False),
-    ({"dns": ["*.example.org"], "ip": []}, [], "example.org", False),
-    ({"dns": ["lab-01"], "ip": ["198.18.5.11"]}, [], "198.18.5.11", True),
-    ({"dns": ["198.18.5.11"], "ip": []}, [], "198.18.5.11", False),  # an address must be an IP SAN
-    ({"dns": ["other"], "ip": []}, ["lab-01"], "lab-01", False),  # with a SAN, the CN does not count
-    ({"dns": [], "ip": []}, ["lab-01"], "lab-01", True),
+def _certificate(sans: list[x509.GeneralName] | None, common_name: str = "lab-01") -> x509.Certificate:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = datetime.now(UTC)
+    builder = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+               .serial_number(1).not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=30))
+               .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+               .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(key.public_key()), critical=False))
+    if sans is not None:
+        builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
+    return builder.sign(key, hashes.SHA256())
+
+
+# Host names as cryptography's verifier matches them (the probe has no matcher of its own).
+@pytest.mark.parametrize(("sans", "name", "matches"), [
+    ([x509.DNSName("lab-01")], "lab-01", True),
+    ([x509.DNSName("lab-01")], "lab-02", False),
+    ([x509.DNSName("*.example.org")], "www.example.org", True),
+    ([x509.DNSName("*.example.org")], "a.b.example.org", False),
+    ([x509.DNSName("*.example.org")], "example.org", False),
+    ([x509.DNSName("lab-01"), x509.IPAddress(ip_address("198.18.5.11"))], "198.18.5.11", True),
+    ([x509.DNSName("198.18.5.11")], "198.18.5.11", False),  # an address must be an IP SAN
+    ([x509.DNSName("other")], "lab-01", False),  # the CN does not count
+    (None, "lab-01", False),  # CN only: no subjectAltName, refused
 ])
-def test_hostname_matching(sans: dict[str, list[str]], cns: list[str], name: str, matches: bool) -> None:
-    assert hostname_matches({"subject_alt_names": sans, "common_names": cns}, name) is matches
+def test_hostname_matching_by_the_validator(sans: list[x509.GeneralName] | None, name: str, matches: bool) -> None:
+    cert = _certificate(sans)
+    result = validate([cert], [cert], name, datetime.now(UTC))
+    assert result["name"]["valid"] is matches, result
+    assert result["client"]["valid"] is matches, result
 
 
 def _rejected(kind: str, message: str) -> BaseException:

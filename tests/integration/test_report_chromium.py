@@ -85,8 +85,10 @@ def audited_run(run_id: str, day: date, seed: int) -> RunResult:
                                                                else ""),
                     None if status is Status.ERROR else Evidence("collector", observed, collected_at)))
     failing = sorted({(f.control_id, f.check_id) for f in findings if f.status is Status.FAIL})
+    # W-001 covers web hosts only: its control must have a FAIL there, whatever the draw (the catalogue grows).
+    failing_on_web = sorted({f.control_id for f in findings if f.status is Status.FAIL and f.host.startswith("web-")})
     waivers = (
-        Waiver("W-001", failing[0][0], None, "web-*", "Vendor appliance: fixed in the Q2 release <b>not</b> before",
+        Waiver("W-001", failing_on_web[0], None, "web-*", "Vendor appliance: fixed in the Q2 release <b>not</b> before",
                "ciso@example.org", day + timedelta(days=12)),
         Waiver("W-002", None, failing[-1][1], "*", "Legacy client, migration tracked in CHG-1234",
                "cto@example.org", day - timedelta(days=3)),

@@ -52,7 +52,7 @@ def request(inputs: FactInputs) -> dict[str, Any]:
             "audit_key": str(inputs.params["audit_key"])}
 
 
-def _probe(facts: Facts) -> tuple[dict[str, Any], Mapping[str, Any] | None]:
+def _declared_and_observed(facts: Facts) -> tuple[dict[str, Any], Mapping[str, Any] | None]:
     """What was declared (the request, as the controller sent it) and observed; None when nothing is declared."""
     value = fact_value(facts, FACT)
     asked = value["request"]
@@ -81,7 +81,7 @@ def _path(declared: Mapping[str, Any]) -> str:
 # --- DAC-01 -----------------------------------------------------------------------------------------------
 
 def evaluate_permissions(facts: Facts, params: Params) -> Outcome:
-    declared, observed = _probe(facts)
+    declared, observed = _declared_and_observed(facts)
     if observed is None:
         return _not_declared()
     seen = _observed_directories(observed)
@@ -118,7 +118,7 @@ def evaluate_permissions(facts: Facts, params: Params) -> Outcome:
 
 
 def evaluate_members(facts: Facts, params: Params) -> Outcome:
-    declared, observed = _probe(facts)
+    declared, observed = _declared_and_observed(facts)
     if observed is None:
         return _not_declared()
     groups = {str(d.get("group")) for d in declared["directories"]} | set(declared["groups"])
@@ -150,7 +150,7 @@ def _refused(result: Mapping[str, Any] | None) -> bool:
 
 
 def evaluate_unauthorized_refused(facts: Facts, params: Params) -> Outcome:
-    declared, observed = _probe(facts)
+    declared, observed = _declared_and_observed(facts)
     if observed is None:
         return _not_declared()
     account = observed.get("unauthorized_account", {})
@@ -198,7 +198,7 @@ def _missing_watches(rules_text: str, declared: Mapping[str, Any], key: str) -> 
 
 
 def evaluate_watch_persisted(facts: Facts, params: Params) -> Outcome:
-    declared, observed = _probe(facts)
+    declared, observed = _declared_and_observed(facts)
     if observed is None:
         return _not_declared()
     files = observed.get("audit_rules_persisted", {})
@@ -210,7 +210,7 @@ def evaluate_watch_persisted(facts: Facts, params: Params) -> Outcome:
 
 
 def evaluate_watch_live(facts: Facts, params: Params) -> Outcome:
-    declared, observed = _probe(facts)
+    declared, observed = _declared_and_observed(facts)
     if observed is None:
         return _not_declared()
     if observed.get("container"):
@@ -225,7 +225,7 @@ def evaluate_watch_live(facts: Facts, params: Params) -> Outcome:
 
 
 def evaluate_read_recorded(facts: Facts, params: Params) -> Outcome:
-    declared, observed = _probe(facts)
+    declared, observed = _declared_and_observed(facts)
     if observed is None:
         return _not_declared()
     if observed.get("container"):

@@ -97,9 +97,9 @@ def host_plan_for(plan: AuditPlan, target: Target, origin: str) -> HostPlan:
     return host_plan(plan.checks, resolve_params(controls, target.variables, where), target.variables, where)
 
 
-def _probes_in_order(plan: AuditPlan) -> tuple[list[str], list[str]]:
+def _probes_in_order(host: HostPlan) -> tuple[list[str], list[str]]:
     """Probes that run alongside the collector, and those that trip a limiter and so run after them."""
-    names = sorted({name for check in plan.checks for name in check.probes})
+    names = sorted(host.probe_params)
     limiters = [name for name in names if name in PROBES and PROBES[name].trips_limiter]
     return [name for name in names if name not in limiters], limiters
 
@@ -113,7 +113,7 @@ def audit_target(plan: AuditPlan, target: Target, host: HostPlan) -> list[Findin
     if silent:
         return evaluate(unreachable_collection(target, silent), plan.checks, controls, host)
     probe_target = target.probe_target()
-    first, last = _probes_in_order(plan)
+    first, last = _probes_in_order(host)
     with ThreadPoolExecutor(max_workers=1 + max(len(first), len(last), 1)) as pool:
         collecting = pool.submit(collect, target, host.fact_keys, plan.timeout) if host.fact_keys else None
         running = {name: pool.submit(run_probe, probe_target, name, host.probe_params[name]) for name in first}

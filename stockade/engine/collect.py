@@ -10,11 +10,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from checks.collect import bundle
+from checks.collect.core import FACT_DEADLINE_SECONDS
 from stockade.engine.targets import Target
 
 # The remote side enforces its own deadline, so a hung command cannot hold the audit.
 DEFAULT_TIMEOUT_SECONDS = 120
-FACT_DEADLINE_SECONDS = 60
 # Decodes the script from its first argument and drops it from argv, so the script sees only its requests.
 _BOOTSTRAP = ("import base64,sys;s=base64.b64decode(sys.argv.pop(1));"
               "exec(compile(s,'stockade-collector','exec'))")
@@ -47,7 +47,7 @@ def unreachable_collection(target: Target, reason: str) -> Collection:
 def fact_deadline(timeout: int) -> int:
     """Each fact's own deadline on the host, inside the whole collector's `timeout`, so a hung fact costs
     only itself and the others still come back."""
-    return max(1, min(FACT_DEADLINE_SECONDS, timeout - max(1, timeout // 10)))
+    return max(1, min(int(FACT_DEADLINE_SECONDS), timeout - max(1, timeout // 10)))
 
 
 def remote_command(requests: Iterable[str], timeout: int) -> list[str]:

@@ -59,8 +59,8 @@ def _evaluate_one(collection: Collection, check: Check, control: ControlInfo, pl
     try:
         outcome = check.evaluate(declared_facts(collection, check, plan), plan.check_params.get(check.id, {}))
     except NotEvaluated as exc:
-        return finding(Status.ERROR, f"could not evaluate: {exc}", {**({"fact": exc.fact} if isinstance(
-            exc, MissingFact) else {}), **exc.observed})
+        observed = {"fact": exc.fact, **exc.observed} if isinstance(exc, MissingFact) else exc.observed
+        return finding(Status.ERROR, f"could not evaluate: {exc}", observed)
     except Exception as exc:  # noqa: BLE001 - a broken evaluator is an ERROR finding, never a pass
         return finding(Status.ERROR, f"evaluator failed: {type(exc).__name__}: {exc}", {})
     return finding(outcome.status, outcome.message, outcome.observed)

@@ -28,7 +28,8 @@ from checks.catalogue.model import (
     key_path,
 )
 from stockade.engine.model import Severity
-from stockade.strict_yaml import UniqueKeyLoader
+from stockade.limits import MAX_CATALOGUE_FILE_BYTES
+from stockade.strict_yaml import InputFileError, UniqueKeyLoader, check_shape, decode_text, read_bytes
 
 CATALOGUE_DIR = Path(__file__).parent  # where policy.yml, controls.yml and schema.json are shipped
 POLICY_FILE = "policy.yml"
@@ -85,14 +86,20 @@ def _label(path: Path) -> str:
 
 def _read(path: Path) -> bytes:
     try:
-        return path.read_bytes()
+        return read_bytes(path, MAX_CATALOGUE_FILE_BYTES)
+    except InputFileError as exc:
+        raise CatalogueError([f"{_label(path)}: {exc.problem}"]) from None
     except OSError as exc:
         raise CatalogueError([f"{_label(path)}: cannot read: {exc.strerror or exc}"]) from exc
 
 
 def _parse_yaml(path: Path, data: bytes) -> Any:
     try:
-        return yaml.load(data, Loader=UniqueKeyLoader)  # noqa: S506 - a yaml.SafeLoader subclass
+        text = decode_text(data)
+        check_shape(text)
+        return yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 - a safe loader (SafeConstructor)
+    except InputFileError as exc:
+        raise CatalogueError([f"{_label(path)}: {exc.problem}"]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""

@@ -40,7 +40,7 @@ class InputFileError(ValueError):
 class YamlShapeError(yaml.MarkedYAMLError):
     """A document nested too deep, or whose aliases expand too far; `problem_mark` is where it was seen."""
 
-    def __init__(self, problem: str, mark: yaml.Mark | None) -> None:
+    def __init__(self, problem: str, mark: Any) -> None:  # yaml.Mark, or libyaml's
         super().__init__(None, None, problem, mark)
 
 
@@ -103,7 +103,7 @@ def check_shape(text: str, max_depth: int = MAX_DEPTH, max_alias_nodes: int = MA
         elif isinstance(event, yaml.events.AliasEvent):
             if event.anchor in open_anchors:
                 raise YamlShapeError(f"recursive alias *{event.anchor} (inside the node it names)", event.start_mark)
-            weight = weights.get(event.anchor, 1)  # an undefined alias is the parser's error, later
+            weight = weights.get(event.anchor or "", 1)  # an undefined alias is the parser's error, later
             added += weight
             if added > max_alias_nodes:
                 raise YamlShapeError(f"aliases expand to more than {max_alias_nodes} nodes (refused: a YAML alias "

@@ -173,9 +173,9 @@ def value_problem(spec: Mapping[str, Any], value: object) -> tuple[str, str] | N
     if "enum" in spec and value not in spec["enum"]:
         return "", f"expected one of {', '.join(repr(choice) for choice in spec['enum'])}, got {_shown(value)}"
     if _is_int(value):
-        if "min" in spec and value < spec["min"]:  # type: ignore[operator]
+        if "min" in spec and value < spec["min"]:
             return "", f"{value} is less than the minimum {spec['min']}"
-        if "max" in spec and value > spec["max"]:  # type: ignore[operator]
+        if "max" in spec and value > spec["max"]:
             return "", f"{value} is more than the maximum {spec['max']}"
     if isinstance(value, str):
         if "min_length" in spec and len(value) < spec["min_length"]:

@@ -6,6 +6,7 @@ from checks.accounts import ACCOUNT_CHECKS
 from checks.baseline import BASELINE_CHECKS
 from checks.data_access import DATA_ACCESS_CHECKS
 from checks.firewall import FIREWALL_CHECKS
+from checks.integrity import INTEGRITY_CHECKS
 from checks.model import Check
 from checks.pam import PAM_CHECKS
 from checks.patching import PATCHING_CHECKS
@@ -19,4 +20,4 @@ from checks.web import WEB_CHECKS
 ALL_CHECKS: tuple[Check, ...] = (SSH_LOGIN, *SSH_CRYPTO_CHECKS, *SSH_LIMIT_CHECKS, *ACCOUNT_CHECKS,
                                   *TLS_CHECKS, *WEB_CHECKS, *FIREWALL_CHECKS, *PAM_CHECKS, *MFA_CHECKS,
                                   *PATCHING_CHECKS, *BASELINE_CHECKS, *DATA_ACCESS_CHECKS,
-                                  *SSH_CONTEXT_CHECKS)
+                                  *SSH_CONTEXT_CHECKS, *INTEGRITY_CHECKS)

@@ -536,6 +536,7 @@ def parse_source_priorities(text: str) -> list[dict[str, Any]]:
     """`apt-cache policy` (no package): each package file with its priority and release fields, and the
     `Pinned packages:` lines (`name -> version with priority N`)."""
     entries: list[dict[str, Any]] = []
+    current: dict[str, Any] | None = None
     in_pins = False
     for line in text.splitlines():
         if line.startswith("Pinned packages:"):
@@ -547,13 +548,16 @@ def parse_source_priorities(text: str) -> list[dict[str, Any]]:
                 entries.append({"pinned_package": pin.group(1), "version": pin.group(2),
                                 "priority": int(pin.group(3))})
             continue
-        source = re.match(r"^ *(-?\d+) (.+ Packages)$", line)
+        source = re.match(r"^ *(-?\d+) (\S.*)$", line)
         if source:
-            entries.append({"source": source.group(2), "priority": int(source.group(1)), "release": {}})
+            current = None
+            if source.group(2).endswith(" Packages"):  # not /var/lib/dpkg/status
+                current = {"source": source.group(2), "priority": int(source.group(1)), "release": {}}
+                entries.append(current)
             continue
         release = re.match(r"^ +release (.*)$", line)
-        if release and entries and "source" in entries[-1]:
-            entries[-1]["release"] = dict(part.split("=", 1) for part in release.group(1).split(",") if "=" in part)
+        if release and current is not None:
+            current["release"] = dict(part.split("=", 1) for part in release.group(1).split(",") if "=" in part)
     return entries
 
 

@@ -194,3 +194,19 @@ def test_spec_for_address_and_port_criteria() -> None:
     assert spec is None
     spec, notes = collect._sshdctx_spec([("group", "stockade-no-such-group")])
     assert spec is None and "no account is a member" in notes[0]
+
+
+def test_general_view_falls_back_to_a_connection_no_block_targets(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[list[str]] = []
+
+    def fake(argv: list[str]) -> dict[str, Any]:
+        calls.append(argv)
+        if "-C" not in argv:
+            return {"command": argv, "rc": 255, "stdout": "",
+                    "stderr": "'Match LocalPort' in configuration but 'lport' not in connection test specification."}
+        return ok("permitrootlogin no\n")
+
+    monkeypatch.setattr(collect, "run_command", fake)
+    result = collect.sshd_effective()
+    assert result["rc"] == 0 and "plain sshd -T refused" in result["note"]
+    assert calls[1][-1].startswith("user=stockade-audit-none,") and "lport=65535" in calls[1][-1]

@@ -151,6 +151,7 @@ def evaluate_stacks(facts: Facts, params: Params) -> Outcome:
     allowed = {module_name(m) for m in params["success_modules"]}
     problems: list[str] = []
     judged: dict[str, dict[str, int]] = {}
+    open_doors: dict[tuple[str, str], list[str]] = {}
     for service in sorted(files):
         for kind in TYPES:
             lines = stack(files, service, kind)
@@ -170,9 +171,11 @@ def evaluate_stacks(facts: Facts, params: Params) -> Outcome:
                 continue  # no quality module to model (pam_pwquality_configured says so for common-password)
             if (through := bypasses(lines, service)) is not None:
                 named = "; ".join(f"{line.origin}: {line.text()}" for line in through)
-                what = {"auth": "authenticates", "account": "admits an expired or locked account",
-                        "password": "sets a password every quality check refused"}[kind]
-                problems.append(f"{service} {kind} {what} with every real check failing, through {named}")
+                open_doors.setdefault((kind, named), []).append(service)
+    for (kind, named), services in open_doors.items():
+        what = {"auth": "authenticates", "account": "admits an expired or locked account",
+                "password": "sets a password every quality check refused"}[kind]
+        problems.append(f"{', '.join(services)} {kind} {what} with every real check failing, through {named}")
     observed = {"enumerated": f"{len(files)} files in /etc/pam.d; the auth/account/password stacks of "
                               f"{len(judged)} services, @include expanded",
                 "lines per stack": judged, "allow-list (sufficient / success=)": sorted(allowed),

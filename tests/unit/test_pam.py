@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
@@ -238,3 +239,17 @@ def test_shadow_schemes() -> None:
     assert outcome.status is Status.FAIL and "md5crypt: bob" in outcome.message and "alice" not in outcome.message
     with pytest.raises(MissingFact):
         evaluate_shadow_schemes({"shadow_summary": {"error": "Permission denied"}}, PAM02)
+
+
+def test_compliant_candidates_hold_the_rules_by_construction() -> None:
+    """cracklib refuses more than 4 ASCII-adjacent neighbours ("too simplistic/systematic"); pwquality counts
+    repeats, class runs, sequences and the user name: none of them may ever occur (20000 draws)."""
+    from checks.collect.pam import _compliant_candidate, _pam_classes
+
+    for _ in range(20000):
+        candidate = _compliant_candidate()
+        assert len(candidate) == 32 and _pam_classes(candidate) == 4
+        assert len(set(candidate)) == 32  # no repeat, no palindrome, every character different
+        assert all(abs(ord(a) - ord(b)) > 1 for a, b in itertools.pairwise(candidate))
+        assert not any(a.isalpha() and b.isalpha() for a, b in itertools.pairwise(candidate))
+        assert not set("rootROOT") & set(candidate)

@@ -10,8 +10,7 @@ import pytest
 
 from checks.collect import integrity as collect
 from checks.integrity import evaluate_packaged_files, evaluate_setid_files
-from checks.model import MissingFact
-from stockade.engine.model import Status
+from checks.model import MissingFact, Status
 
 SETID = [{"path": "/usr/bin/su", "mode": "4755", "owner": "root", "group": "root", "package": "util-linux",
           "unchanged": True},

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from checks.model import MissingFact
+from checks.model import MissingFact, Status
 from checks.patching import (
     evaluate_origins_declared,
     evaluate_pins_and_holds,
@@ -16,7 +16,6 @@ from checks.patching import (
     parse_installed_candidate,
     parse_source_priorities,
 )
-from stockade.engine.model import Status
 
 
 def ok(stdout: str) -> dict[str, Any]:

@@ -8,13 +8,12 @@ from typing import Any
 import pytest
 
 from checks.collect import sshd as collect
-from checks.model import MissingFact
+from checks.model import MissingFact, Status
 from checks.sshd_contexts import (
     evaluate_crypto_contexts,
     evaluate_limits_contexts,
     evaluate_login_contexts,
 )
-from stockade.engine.model import Status
 
 GENERAL = """\
 usepam yes

@@ -2,16 +2,20 @@
 
 A benchmark, not a test (run as root, with your STOCKADE_LAB_ID):
 
-    .venv/bin/python -m bench.harden [--base REV] [--hosts 1,3,10] [--release 13] [--top 12] [--no-check]
+    .venv/bin/python -m bench.harden [--base REV] [--variants base,plain,mitogen] [--hosts 1,3,10]
+                                     [--release 13] [--top 12] [--no-check]
 
-For each host count and each variant (REV's roles/, playbooks/ and ansible.cfg, read with `git archive`, then the
-working tree's), a fresh lab is booted and hardened with site.yml (security updates included: PATCH-02 runs
-unattended-upgrade), hardened again (must be changed=0) and run with --check --diff (must be changed=0); the lab is
-torn down. Variants alternate per host count, so both meet the same machine load; the JSON printed gives per run
-the wall and controller CPU seconds, the changed count per host, the slowest tasks (a callback of our own,
-bench/callback_plugins/task_timer.py, as ansible.posix.profile_tasks is not installed) and the base/current
-ratios. The machine is shared: compare the two variants of one run (the load average is printed), never runs of
-different days. Targets (issue 16): one fresh host <= 90 s, re-run <= 20 s with changed=0, 10 hosts <= 180 s.
+Variants: base is REV's roles/, playbooks/ and ansible.cfg (read with `git archive`) run with Ansible's linear
+strategy, as REV's `stockade harden` did; plain is the working tree with the linear strategy; mitogen is the
+working tree as `stockade harden` runs it now (Mitogen's strategy). For each host count and each variant in
+turn (so the variants of one count meet the same machine load), a fresh lab is booted and hardened with
+site.yml (security updates included: PATCH-02 runs unattended-upgrade), hardened again (must be changed=0)
+and run with --check --diff (must be changed=0); the lab is torn down. The JSON printed gives per run the wall
+and controller CPU seconds, the changed count per host, seconds per role and the slowest tasks (a callback of
+our own, bench/callback_plugins/task_timer.py, as ansible.posix.profile_tasks is not installed), and the
+ratios of the first variant's times to the others'. The machine is shared: compare the variants of one run
+(the load average is printed), never runs of different days. Targets (issue 16): one fresh host <= 90 s,
+re-run <= 20 s with changed=0, 10 hosts <= 180 s.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ import time
 from io import BytesIO
 from pathlib import Path
 from typing import Any
+
+from stockade.harden import harden_environment, mitogen_strategy_dir
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -57,10 +63,14 @@ def lab(*args: str) -> None:
     subprocess.run([str(BIN / "stockade"), "lab", *args], check=True, cwd=REPO, capture_output=True, text=True)
 
 
-def playbook(root: Path, inventory: Path, times: Path, *extra: str) -> dict[str, Any]:
+def playbook(root: Path, mitogen: bool, inventory: Path, times: Path, *extra: str) -> dict[str, Any]:
     env = dict(os.environ, ANSIBLE_CONFIG=str(root / "ansible.cfg"), STOCKADE_BENCH_TASK_TIMES=str(times),
                ANSIBLE_CALLBACK_PLUGINS=str(REPO / "bench" / "callback_plugins"),
                ANSIBLE_CALLBACKS_ENABLED="task_timer", PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    env.pop("ANSIBLE_STRATEGY", None)
+    env.pop("ANSIBLE_STRATEGY_PLUGINS", None)
+    # `stockade harden`'s own choice (Mitogen when installed), or Ansible's linear strategy.
+    env = harden_environment(dict(env, STOCKADE_MITOGEN="1" if mitogen else "0"))
     cpu, started = children_cpu(), time.perf_counter()
     proc = subprocess.run([str(BIN / "ansible-playbook"), "-i", str(inventory), str(root / "playbooks" / "site.yml"),
                            *extra], capture_output=True, text=True, env=env, check=False)
@@ -84,15 +94,15 @@ def playbook(root: Path, inventory: Path, times: Path, *extra: str) -> dict[str,
     return result
 
 
-def measure(root: Path, hosts: int, release: str, check: bool, work: Path) -> dict[str, Any]:
+def measure(root: Path, mitogen: bool, hosts: int, release: str, check: bool, work: Path) -> dict[str, Any]:
     inventory_dir = work / "inventory"
     lab("up", "--hosts", str(hosts), "--release", release, "--inventory-dir", str(inventory_dir))
     try:
         inventory, times = inventory_dir / "hosts.yml", work / "times.json"
         runs: dict[str, Any] = {}
         for kind, extra in [("first", []), ("rerun", []), ("check", ["--check", "--diff"])][:3 if check else 2]:
-            runs[kind] = playbook(root, inventory, times, *extra)
-            print(f"  {root.name} x{hosts} {kind}: {runs[kind]['wall_s']} s, changed {runs[kind]['changed']}",
+            runs[kind] = playbook(root, mitogen, inventory, times, *extra)
+            print(f"  {work.name} {kind}: {runs[kind]['wall_s']} s, changed {runs[kind]['changed']}",
                   file=sys.stderr, flush=True)
         return runs
     finally:
@@ -106,6 +116,9 @@ def main() -> int:
     global TOP
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--base", help="git revision to measure beside the working tree (e.g. a commit before)")
+    parser.add_argument("--variants", default="base,mitogen",
+                        help="base (REV, Ansible's linear strategy), plain (the tree, linear), mitogen (the tree as "
+                             "`stockade harden` runs it); comma separated, in this order per host count")
     parser.add_argument("--hosts", default="1,3", help="host counts, comma separated (default 1,3)")
     parser.add_argument("--release", default="13", choices=["12", "13"])
     parser.add_argument("--top", type=int, default=12, help="slowest tasks listed per run")
@@ -117,22 +130,33 @@ def main() -> int:
     report: dict[str, Any] = {"release": args.release, "lab_id": os.environ.get("STOCKADE_LAB_ID", "0"),
                               "base": args.base, "runs": {}}
     with tempfile.TemporaryDirectory(prefix="stockade-bench-harden-") as tmp:
-        variants = {"current": REPO}
-        if args.base:
-            variants = {"base": extract(args.base, Path(tmp) / "base"), **variants}
+        wanted = args.variants.split(",")
+        if "base" in wanted and not args.base:
+            parser.error("the base variant needs --base REV")
+        if "mitogen" in wanted and mitogen_strategy_dir() is None:
+            parser.error("the mitogen variant needs Mitogen installed (pip install mitogen)")
+        variants: dict[str, tuple[Path, bool]] = {}
+        for name in wanted:
+            if name == "base":
+                variants[name] = (extract(args.base, Path(tmp) / "base"), False)
+            elif name in ("plain", "mitogen"):
+                variants[name] = (REPO, name == "mitogen")
+            else:
+                parser.error(f"unknown variant {name}")
         for hosts in (int(n) for n in args.hosts.split(",")):
-            for name, root in variants.items():
+            for name, (root, mitogen) in variants.items():
                 load = os.getloadavg()[0]
-                runs = measure(root, hosts, args.release, not args.no_check, Path(tmp) / f"{name}-{hosts}")
+                runs = measure(root, mitogen, hosts, args.release, not args.no_check, Path(tmp) / f"{name}-{hosts}")
                 report["runs"].setdefault(str(hosts), {})[name] = {"load_before": round(load, 2), **runs}
                 summary = (f"{kind} {run['wall_s']} s changed={sorted(set(run['changed'].values()))}"
                            for kind, run in runs.items())
                 print(f"{name} x{hosts}: " + ", ".join(summary), file=sys.stderr)
             pair = report["runs"][str(hosts)]
-            if "base" in pair:
-                base, current = pair["base"], pair["current"]
-                pair["ratio_base_over_current"] = {kind: round(base[kind]["wall_s"] / current[kind]["wall_s"], 2)
-                                                   for kind in current if kind in base}
+            first = next(iter(variants))
+            for name in list(variants)[1:]:
+                base, current = pair[first], pair[name]
+                pair[f"ratio_{first}_over_{name}"] = {kind: round(base[kind]["wall_s"] / current[kind]["wall_s"], 2)
+                                                      for kind in current if kind in base}
     print(json.dumps(report, indent=2))
     return 0
 

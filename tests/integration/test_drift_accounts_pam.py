@@ -36,7 +36,7 @@ def fingerprint(public_line: str) -> str:
 def hardened(lab: Lab) -> dict[str, str]:
     """Harden all three hosts with one declared operator, then plant the drift on lab-02 and lab-03."""
     keys = lab.inventory.parent
-    for name in ("alice", "intruder"):
+    for name in ("alice", "intruder", "intruder2"):
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"{name}@x", "-f", str(keys / name)],
                        check=True)
     document = yaml.safe_load(lab.inventory.read_text())
@@ -52,14 +52,15 @@ def hardened(lab: Lab) -> dict[str, str]:
     result = stockade("harden", "-i", str(inventory), "--tags", TAGS)
     assert result.returncode == 0, result.stdout[-3000:]
     intruder = (keys / "intruder.pub").read_text().strip()
-    for host, commands in plants(intruder).items():
+    second = (keys / "intruder2.pub").read_text().strip()
+    for host, commands in plants(intruder, second).items():
         for command in commands:
             done = lab.ssh(host, f"sudo sh -c {json.dumps(command)}")
             assert done.returncode == 0, (host, command, done.stderr)
-    return {"inventory": str(inventory), "intruder": fingerprint(intruder)}
+    return {"inventory": str(inventory), "intruder": fingerprint(intruder), "intruder2": fingerprint(second)}
 
 
-def plants(intruder: str) -> dict[str, list[str]]:
+def plants(intruder: str, second: str) -> dict[str, list[str]]:
     return {
         "lab-02": [
             "useradd -o -u 0 -g 0 -M -d /root -s /bin/bash toor",  # a second UID 0 with a shell
@@ -67,6 +68,13 @@ def plants(intruder: str) -> dict[str, list[str]]:
             f"echo '{intruder}' >> ~stockade/.ssh/authorized_keys",  # passwordless sudo for its holder
             "echo '%users ALL=(ALL) NOPASSWD: ALL' >> /etc/sudoers",  # in sudoers itself, group empty or not
             "echo 'deny = 0' >> /etc/security/faillock.conf",  # appended: the last line wins
+            "useradd -m -s /bin/bash -G sudo helpdesk",  # an undeclared login in the sudo group
+            # Debian's default AuthorizedKeysFile also reads authorized_keys2, which no role writes
+            f"install -o stockade -m 600 /dev/null ~stockade/.ssh/authorized_keys2 && echo '{second}' >> "
+            "~stockade/.ssh/authorized_keys2",
+            "install -d /etc/security/pwquality.conf.d && echo 'minlen = 6' > /etc/security/pwquality.conf.d/"
+            "99-local.conf",  # a drop-in read after pwquality.conf
+            "echo 'PASS_MAX_DAYS 99999' >> /etc/login.defs",  # appended: the last line wins
         ],
         "lab-03": [
             "useradd -o -u 0 -M -s /usr/sbin/nologin sysadm",  # a UID 0 alias without a shell
@@ -78,25 +86,33 @@ def plants(intruder: str) -> dict[str, list[str]]:
             " && chmod 440 /etc/sudoers.d/zz-local",
             "sed -i '1i auth optional pam_exec.so quiet expose_authtok /usr/local/bin/pwlog' /etc/pam.d/sshd",
             "sed -i '/pam_unix.so/ s/$/ nullok/' /etc/pam.d/common-password",
+            # an alias hides who holds the rule
+            "printf '%s\\n' 'User_Alias SHADOW = nobody' 'SHADOW ALL=(ALL) ALL' > /etc/sudoers.d/yy-alias"
+            " && chmod 440 /etc/sudoers.d/yy-alias",
+            # root (uid 0) skips every credential check of every service that includes common-auth
+            "sed -i '1i auth [success=done default=ignore] pam_succeed_if.so uid eq 0' /etc/pam.d/common-auth",
         ],
     }
 
 
-def expected(intruder: str) -> dict[str, dict[str, list[str]]]:
+def expected(intruder: str, second: str) -> dict[str, dict[str, list[str]]]:
     """Per host: check id -> fragments its FAIL message must hold (the offender named)."""
     return {
         "lab-02": {
-            "accounts_only_declared_logins": ["UID 0 besides root: toor (shell /bin/bash"],
-            "accounts_keys_exact": [f"stockade has undeclared keys: {intruder}"],
+            "accounts_only_declared_logins": ["UID 0 besides root: toor (shell /bin/bash", "helpdesk"],
+            "accounts_keys_exact": ["stockade has undeclared keys: ", intruder, second],
+            "sudo_rights_declared": ["helpdesk"],
             "sudoers_rules_declared": ["undeclared principal(s) %users", "NOPASSWD"],
             "pam_stacks_no_bypass": ["common-auth:1: auth sufficient pam_permit.so", "sshd", "sudo", "su"],
             "pam_faillock_configured": ["deny is 0"],
+            "pam_pwquality_configured": ["minlen"],
+            "password_aging": ["PASS_MAX_DAYS"],
         },
         "lab-03": {
             "accounts_only_declared_logins": ["UID 0 besides root: sysadm", "backup (shell /bin/bash"],
             "accounts_keys_exact": [f"root has undeclared keys: {intruder}"],
-            "sudoers_rules_declared": ["NOPASSWD sudo rule for %ops", "Defaults !authenticate"],
-            "pam_stacks_no_bypass": ["pam_exec runs a program in the stack (sshd:1"],
+            "sudoers_rules_declared": ["NOPASSWD sudo rule for %ops", "Defaults !authenticate", "nobody"],
+            "pam_stacks_no_bypass": ["pam_exec runs a program in the stack (sshd:1", "pam_succeed_if"],
             "pam_no_empty_passwords": ["common-password:", "nullok"],
         },
     }
@@ -112,7 +128,7 @@ def test_one_audit_catches_every_plant_and_passes_the_untouched_host(lab: Lab, h
         [(f["check_id"], f["message"]) for f in clean if f["status"] != "pass"]
     by_host = {host: {f["check_id"]: f for f in findings if f["host"] == host} for host in ("lab-02", "lab-03")}
     missed = []
-    for host, checks in expected(hardened["intruder"]).items():
+    for host, checks in expected(hardened["intruder"], hardened["intruder2"]).items():
         for check_id, fragments in checks.items():
             finding = by_host[host][check_id]
             if finding["status"] != "fail" or not all(fragment in finding["message"] for fragment in fragments):

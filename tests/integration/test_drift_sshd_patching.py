@@ -41,14 +41,20 @@ DROP_SECURITY_SUITE = (
     "p.write_text('\\n\\n'.join(s for s in p.read_text().split('\\n\\n') if 'debian-security' not in s))\"")
 PLANTS = {
     "lab-02": [f"printf %s {shlex.quote(SSHD_MATCH_BLOCKS)} >> /etc/ssh/sshd_config",
+               # a drop-in read before the role's (sshd keeps the first value it reads)
+               "echo 'PasswordAuthentication yes' > /etc/ssh/sshd_config.d/00-early.conf",
                "sshd -t && systemctl reload ssh"],
     "lab-03": [DROP_SECURITY_SUITE,
                "echo 'Unattended-Upgrade::Origins-Pattern:: \"origin=Stockade-Drift\";' "
-               "> /etc/apt/apt.conf.d/52zz-drift"],
+               "> /etc/apt/apt.conf.d/52zz-drift",
+               "echo 'Unattended-Upgrade::Package-Blacklist:: \"openssh-server\";' > /etc/apt/apt.conf.d/52zz-hold",
+               "systemctl disable --now apt-daily-upgrade.timer"],
     "lab-04": ["printf 'Package: *\\nPin: release l=Debian-Security\\nPin-Priority: 100\\n' "
                "> /etc/apt/preferences.d/zz-drift",
                "printf x >> /usr/bin/tac",
-               "cp /usr/bin/bash /usr/local/bin/.rootsh && chmod 4755 /usr/local/bin/.rootsh"],
+               "printf x >> /usr/sbin/nologin",
+               "cp /usr/bin/bash /usr/local/bin/.rootsh && chmod 4755 /usr/local/bin/.rootsh",
+               "cp /usr/bin/dash /var/tmp/.x && chmod 2755 /var/tmp/.x"],
 }
 
 
@@ -104,6 +110,8 @@ def test_sshd_match_blocks_are_caught_naming_file_line_and_block(document: dict[
     assert "Match User root (/etc/ssh/sshd_config:" in login and "PermitRootLogin yes (set at" in login
     assert "Match LocalPort 22" in failed["sshd_match_contexts_limits"]
     assert "allowtcpforwarding yes (set at /etc/ssh/sshd_config:" in failed["sshd_match_contexts_limits"]
+    assert "PasswordAuthentication" in failed["sshd_no_root_no_password_login"] or \
+        "password" in failed["sshd_no_root_no_password_login"].lower()
     crypto = failed["sshd_match_contexts_strong_crypto"]
     assert "Match User alice" in crypto and "pubkeyacceptedalgorithms allows SHA-1 signatures: ssh-rsa" in crypto
     # The general configuration's root connection meets `Match User root` too; nothing outside sshd fails.
@@ -115,7 +123,12 @@ def test_patching_inputs_are_caught(document: dict[str, Any]) -> None:
     failed = failing(document, "lab-03")
     assert "trixie-security is not among apt's sources" in failed["patching_security_suite_configured"]
     assert "undeclared origin(s): origin=Stockade-Drift" in failed["patching_unattended_origins_declared"]
-    assert set(failed) <= {"patching_security_suite_configured", "patching_unattended_origins_declared"}, failed
+    assert "openssh-server" in failed["patching_unattended_origins_declared"]
+    assert "apt-daily-upgrade.timer" in failed["patching_auto_update_timers_active"]
+    assert set(failed) <= {"patching_security_suite_configured", "patching_unattended_origins_declared",
+                           "patching_auto_update_timers_active",
+                           # a timer stopped now also means no fresh run: the recency check may see it
+                           "patching_unattended_upgrades_recent_success"}, failed
 
 
 def test_pin_modified_binary_and_setuid_shell_are_caught(document: dict[str, Any]) -> None:
@@ -124,6 +137,8 @@ def test_pin_modified_binary_and_setuid_shell_are_caught(document: dict[str, Any
     assert "has priority 100 (< 500" in failed["patching_no_pin_or_hold_blocks_updates"]
     assert "/usr/bin/tac (coreutils)" in failed["integrity_packaged_files_unchanged"]
     assert "apt-get install --reinstall coreutils" in failed["integrity_packaged_files_unchanged"]
+    assert "/usr/sbin/nologin" in failed["integrity_packaged_files_unchanged"]
+    assert "/var/tmp/.x (mode 2755" in failed["integrity_setid_files_packaged"]
     assert "/usr/local/bin/.rootsh (mode 4755, root:root) is shipped by no package" in \
         failed["integrity_setid_files_packaged"]
     # A demoted security origin also means its updates are never candidates: nothing else is expected to fail.

@@ -57,6 +57,7 @@ FORMATS = ("json", "html", "junit", "sarif", "oscal")
 def _audit(args: argparse.Namespace) -> int:
     from stockade.engine.audit import exit_code, plan_audit, print_summary, run_audit
     from stockade.engine.targets import load_targets, url_targets
+    from stockade.engine.waivers import print_waiver_coverage
     from stockade.history_commands import Recorder
     from stockade.project import use_ansible_environment
 
@@ -65,14 +66,16 @@ def _audit(args: argparse.Namespace) -> int:
     if unknown or not formats:
         raise UsageError(f"--format: unknown format(s) {', '.join(unknown) or '(none)'} "
                          f"(choose from {', '.join(FORMATS)})")
-    if (args.inventory is None) == (not args.target):
-        raise UsageError("give either -i INVENTORY or --target URL (not both)")
+    if (not args.inventory) == (not args.target):
+        raise UsageError("give either -i INVENTORY (repeatable) or --target URL (not both)")
     controls = [c.strip() for c in args.controls.split(",") if c.strip()] if args.controls else None
     plan = plan_audit(controls, args.waivers, args.attestations, timeout=args.timeout,
                       connect_timeout=args.connect_timeout, concurrency=args.concurrency)
     use_ansible_environment()
-    if args.inventory is not None:
-        targets, origin = load_targets(args.inventory, args.limit), str(args.inventory)
+    if args.inventory:
+        catalogue = {control.id: control for control in plan.catalogue.controls}
+        targets = load_targets(args.inventory, args.limit, catalogue)
+        origin = ",".join(map(str, args.inventory))
     else:
         targets, origin = url_targets(args.target), ",".join(args.target)
     recorder = Recorder.open(args)  # history and signing key: bad input before any host is contacted
@@ -82,6 +85,7 @@ def _audit(args: argparse.Namespace) -> int:
     finally:
         recorder.close()
     print_summary(result, written)
+    print_waiver_coverage(plan.waivers, result.findings, plan.waivers_file)
     return exit_code(result)
 
 
@@ -120,7 +124,8 @@ def _parser() -> argparse.ArgumentParser:
                               "for STOCKADE_LAB_ID=N)")
 
     harden = commands.add_parser("harden", help="apply the roles (playbooks/site.yml)")
-    harden.add_argument("-i", "--inventory", required=True, type=Path)
+    harden.add_argument("-i", "--inventory", required=True, type=Path, action="append",
+                        help="Ansible inventory (repeatable: later sources override, as with ansible-playbook)")
     harden.add_argument("--limit")
     harden.add_argument("--tags")
     harden.add_argument("--check", action="store_true", help="report what would change, change nothing")
@@ -128,7 +133,9 @@ def _parser() -> argparse.ArgumentParser:
     harden.set_defaults(handler=_harden)
 
     audit = commands.add_parser("audit", help="prove the controls on every host and write reports")
-    audit.add_argument("-i", "--inventory", type=Path, help="Ansible inventory of the hosts to audit")
+    audit.add_argument("-i", "--inventory", type=Path, action="append", default=[],
+                       help="Ansible inventory of the hosts to audit (repeatable: later sources override, "
+                            "as with ansible-playbook)")
     audit.add_argument("--target", action="append", default=[], metavar="URL",
                        help="a testinfra host URL instead of an inventory, e.g. local:// (repeatable)")
     audit.add_argument("--limit", default="all", help="inventory host or group pattern (default all)")

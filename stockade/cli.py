@@ -67,7 +67,7 @@ def _audit(args: argparse.Namespace) -> int:
         raise UsageError(f"--format: unknown format(s) {', '.join(unknown) or '(none)'} "
                          f"(choose from {', '.join(FORMATS)})")
     if (not args.inventory) == (not args.target):
-        raise UsageError("give either -i INVENTORY (repeatable) or --target URL (not both)")
+        raise UsageError("give either -i INVENTORY or --target URL (not both); -i and --target are repeatable")
     controls = [c.strip() for c in args.controls.split(",") if c.strip()] if args.controls else None
     plan = plan_audit(controls, args.waivers, args.attestations, timeout=args.timeout,
                       connect_timeout=args.connect_timeout, concurrency=args.concurrency)

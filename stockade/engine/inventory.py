@@ -168,9 +168,11 @@ _TolerantLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
 def _yaml_error(path: Path, exc: yaml.YAMLError) -> UsageError:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     problem = getattr(exc, "problem", None) or getattr(exc, "context", None) or "invalid YAML"
+    if not isinstance(exc, YamlShapeError):
+        problem = f"invalid YAML: {problem}"
     if mark is None:
-        return _refuse(path, f"invalid YAML: {problem}")
-    return _refuse(path, f"line {mark.line + 1}, column {mark.column + 1}: invalid YAML: {problem}")
+        return _refuse(path, problem)
+    return _refuse(path, f"line {mark.line + 1}, column {mark.column + 1}: {problem}")
 
 
 def _json_depth(value: object) -> int:

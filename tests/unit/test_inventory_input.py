@@ -3,6 +3,7 @@ contacted; several -i merge as ansible-playbook merges them; `stockade audit` sa
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import date
 from pathlib import Path
@@ -247,3 +248,20 @@ def test_waiver_coverage_counts_and_names_a_waiver_that_covers_nothing() -> None
         "covers no finding (nothing in this run matches it)",
     ]
 
+
+
+def test_tls_scans_the_endpoints_of_several_merged_inventories(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    first = write(tmp_path / "one.yml", "all:\n  hosts:\n    web-1:\n      ansible_host: 127.0.0.1\n"
+                  "      tls_endpoints: [{port: 9}]\n    web-2: {ansible_host: 127.0.0.1}\n")
+    second = write(tmp_path / "two.yml", "all:\n  hosts:\n    web-1:\n      tls_endpoints: [{port: 1}, {port: 2}]\n")
+    code = main(["tls", "-i", str(first), "-i", str(second), "--limit", "web-1", "-o", str(tmp_path / "out"),
+                 "--format", "json", "--timeout", "1"])
+    assert code == 3, capsys.readouterr()  # nothing listens there: every check is ERROR, never a pass
+    report = json.loads(next((tmp_path / "out").glob("*/results.json")).read_text())
+    assert report["metadata"]["hosts"] == ["127.0.0.1:1 (web-1)", "127.0.0.1:2 (web-1)"]
+    capsys.readouterr()
+    write(tmp_path / "two.yml", "all:\n  hosts:\n    web-1:\n      tls_endpoints: [{port: 0}]\n")
+    assert main(["tls", "-i", str(first), "-i", str(second), "-o", str(tmp_path / "out2")]) == 2
+    assert capsys.readouterr().err.strip() == (f"stockade: {second}: host web-1: tls_endpoints[0].port: expected a "
+                                               "port number (1-65535), got an integer 0")

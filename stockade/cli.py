@@ -7,9 +7,13 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from stockade import __version__, history_commands, tls_command
 from stockade.errors import EXIT_ERROR, StockadeError, UsageError
+
+if TYPE_CHECKING:
+    from stockade.engine.inventory import InventoryFile
 
 
 def _lab_up(args: argparse.Namespace) -> int:
@@ -54,13 +58,21 @@ def _harden(args: argparse.Namespace) -> int:
 FORMATS = ("json", "html", "junit", "sarif", "oscal")
 
 
-def _audit(args: argparse.Namespace) -> int:
-    from stockade.engine.audit import exit_code, plan_audit, print_summary, run_audit
-    from stockade.engine.targets import load_targets, url_targets
-    from stockade.engine.waivers import print_waiver_coverage
-    from stockade.history_commands import Recorder
-    from stockade.project import use_ansible_environment
+def _refuse_hostile_files(args: argparse.Namespace) -> list[InventoryFile] | None:
+    """The input files' size, encoding and YAML shape, checked before the engine loads (its imports cost about
+    a second of CPU), so a hostile file is refused cheaply; the inventory's checked files are returned."""
+    from checks.limits import MAX_ATTESTATIONS_BYTES
+    from stockade.engine.datafile import DataFile
+    from stockade.engine.inventory import preflight
 
+    if args.waivers is not None:
+        DataFile(args.waivers, "waivers", UsageError).document()
+    if args.attestations is not None:
+        DataFile(args.attestations, "attestations", UsageError, MAX_ATTESTATIONS_BYTES).document()
+    return preflight(args.inventory) if args.inventory else None
+
+
+def _audit(args: argparse.Namespace) -> int:
     formats = [name.strip() for name in args.format.split(",") if name.strip()]
     unknown = sorted(set(formats) - set(FORMATS))
     if unknown or not formats:
@@ -68,13 +80,21 @@ def _audit(args: argparse.Namespace) -> int:
                          f"(choose from {', '.join(FORMATS)})")
     if (not args.inventory) == (not args.target):
         raise UsageError("give either -i INVENTORY or --target URL (not both); -i and --target are repeatable")
+    checked = _refuse_hostile_files(args)
+
+    from stockade.engine.audit import exit_code, plan_audit, print_summary, run_audit
+    from stockade.engine.targets import load_targets, url_targets
+    from stockade.engine.waivers import print_waiver_coverage
+    from stockade.history_commands import Recorder
+    from stockade.project import use_ansible_environment
+
     controls = [c.strip() for c in args.controls.split(",") if c.strip()] if args.controls else None
     plan = plan_audit(controls, args.waivers, args.attestations, timeout=args.timeout,
                       connect_timeout=args.connect_timeout, concurrency=args.concurrency)
     use_ansible_environment()
     if args.inventory:
         catalogue = {control.id: control for control in plan.catalogue.controls}
-        targets = load_targets(args.inventory, args.limit, catalogue)
+        targets = load_targets(args.inventory, args.limit, catalogue, checked)
         origin = ",".join(map(str, args.inventory))
     else:
         targets, origin = url_targets(args.target), ",".join(args.target)

@@ -77,11 +77,12 @@ def _sources(inventory: Path | Sequence[Path]) -> list[Path]:
 
 
 def check_inventory(inventory: Path | Sequence[Path], *, templates_allowed: bool = False,
-                    ) -> tuple[list[InventoryFile], dict[str, Any]]:
-    """The inventory's files checked before Ansible parses them, then the merged inventory (later sources
-    override) with every host name, ansible_host and ansible_port valid: UsageError naming file and host."""
+                    files: list[InventoryFile] | None = None) -> tuple[list[InventoryFile], dict[str, Any]]:
+    """The inventory's files checked before Ansible parses them (unless `files` says they were), then the
+    merged inventory (later sources override) with every host name, ansible_host and ansible_port valid:
+    UsageError naming file and host."""
     sources = _sources(inventory)
-    files = preflight(sources)
+    files = preflight(sources) if files is None else files
     data = read_inventory(sources)
     hostvars = data.get("_meta", {}).get("hostvars", {})
     for name in inventory_hosts(data):
@@ -94,13 +95,15 @@ def check_inventory(inventory: Path | Sequence[Path], *, templates_allowed: bool
 
 
 def load_targets(inventory: Path | Sequence[Path], limit: str = "all",
-                 controls: Mapping[str, ParameterisedControl] | None = None) -> list[Target]:
+                 controls: Mapping[str, ParameterisedControl] | None = None,
+                 files: list[InventoryFile] | None = None) -> list[Target]:
     """Hosts of an Ansible inventory (one or several sources, merged as ansible-playbook merges several -i);
     testinfra turns each host's connection variables into an SSH (or local, paramiko...) backend, the same
     way Ansible would connect. Hostile files, invalid names or addresses and malformed variables that the
-    audit reads (and, with `controls`, `stockade_params`) are refused first, naming file, host and key."""
+    audit reads (and, with `controls`, `stockade_params`) are refused first, naming file, host and key.
+    `files`: the sources' files, already checked by `stockade.engine.inventory.preflight`."""
     sources = _sources(inventory)
-    files, data = check_inventory(sources)
+    files, data = check_inventory(sources, files=files)
     label = ", ".join(map(str, sources))
     runner = AnsibleRunner(None)
     runner.inventory = data  # already read: testinfra would run ansible-inventory again

@@ -207,7 +207,12 @@ def test_harden_passes_every_inventory_in_order_after_checking_them(tmp_path: Pa
     first = write(tmp_path / "one.yml", GOOD)
     second = write(tmp_path / "two.yml", "all:\n  hosts:\n    web-2: {ansible_host: 127.0.0.3}\n")
     ran: list[list[str]] = []
-    fake = SimpleNamespace(run=lambda command, **_: ran.append(command) or SimpleNamespace(returncode=0))
+
+    def playbook(command: list[str], **_: object) -> SimpleNamespace:
+        ran.append(command)
+        return SimpleNamespace(returncode=0)
+
+    fake = SimpleNamespace(run=playbook)
     monkeypatch.setattr(harden, "subprocess", fake)
     assert main(["harden", "-i", str(first), "-i", str(second), "--check"]) == 0
     assert ran[0][:5] == ["ansible-playbook", "-i", str(first), "-i", str(second)]

@@ -84,7 +84,7 @@ def test_ssh_01_is_automated_by_the_sshd_check(catalogue: Catalogue) -> None:
     assert control.automation is Automation.AUTOMATED
     assert control.severity is Severity.HIGH
     assert control.clauses == ("SYS-ACCESS",)
-    assert control.checks == ("sshd_no_root_no_password_login",)
+    assert control.checks == ("sshd_no_root_no_password_login", "sshd_match_contexts_no_root_no_password")
     assert control.enforced_by is not None
     assert (control.enforced_by.role, control.enforced_by.tags) == ("sshd", ("ssh_01",))
     assert control.enforced_by.harden_command == "stockade harden -i INVENTORY --tags ssh_01"

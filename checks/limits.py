@@ -10,12 +10,14 @@ MAX_WAIVERS_BYTES = 1 * MiB  # a waivers file: several thousand waivers
 MAX_ATTESTATIONS_BYTES = 1 * MiB  # an attestations file
 MAX_INVENTORY_FILE_BYTES = 8 * MiB  # each file of an inventory source (and its group_vars/, host_vars/)
 MAX_INVENTORY_FILES = 1000  # files in one inventory source (a directory with its group_vars/, host_vars/)
+MAX_INVENTORY_BYTES = 32 * MiB  # every file of every -i source together
 
 __all__ = [
     "MAX_ALIAS_NODES",
     "MAX_ATTESTATIONS_BYTES",
     "MAX_CATALOGUE_FILE_BYTES",
     "MAX_DEPTH",
+    "MAX_INVENTORY_BYTES",
     "MAX_INVENTORY_FILES",
     "MAX_INVENTORY_FILE_BYTES",
     "MAX_WAIVERS_BYTES",

@@ -7,9 +7,13 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from stockade import __version__, history_commands, tls_command
 from stockade.errors import EXIT_ERROR, StockadeError, UsageError
+
+if TYPE_CHECKING:
+    from stockade.engine.inventory import InventoryFile
 
 
 def _lab_up(args: argparse.Namespace) -> int:
@@ -54,25 +58,44 @@ def _harden(args: argparse.Namespace) -> int:
 FORMATS = ("json", "html", "junit", "sarif", "oscal")
 
 
-def _audit(args: argparse.Namespace) -> int:
-    from stockade.engine.audit import exit_code, plan_audit, print_summary, run_audit
-    from stockade.engine.targets import load_targets, url_targets
-    from stockade.history_commands import Recorder
-    from stockade.project import use_ansible_environment
+def _refuse_hostile_files(args: argparse.Namespace) -> list[InventoryFile] | None:
+    """The input files' size, encoding and YAML shape, checked before the engine loads (its imports cost about
+    a second of CPU), so a hostile file is refused cheaply; the inventory's checked files are returned."""
+    from checks.limits import MAX_ATTESTATIONS_BYTES
+    from stockade.engine.datafile import DataFile
+    from stockade.engine.inventory import preflight
 
+    if args.waivers is not None:
+        DataFile(args.waivers, "waivers", UsageError).document()
+    if args.attestations is not None:
+        DataFile(args.attestations, "attestations", UsageError, MAX_ATTESTATIONS_BYTES).document()
+    return preflight(args.inventory) if args.inventory else None
+
+
+def _audit(args: argparse.Namespace) -> int:
     formats = [name.strip() for name in args.format.split(",") if name.strip()]
     unknown = sorted(set(formats) - set(FORMATS))
     if unknown or not formats:
         raise UsageError(f"--format: unknown format(s) {', '.join(unknown) or '(none)'} "
                          f"(choose from {', '.join(FORMATS)})")
-    if (args.inventory is None) == (not args.target):
-        raise UsageError("give either -i INVENTORY or --target URL (not both)")
+    if (not args.inventory) == (not args.target):
+        raise UsageError("give either -i INVENTORY or --target URL (not both); -i and --target are repeatable")
+    checked = _refuse_hostile_files(args)
+
+    from stockade.engine.audit import exit_code, plan_audit, print_summary, run_audit
+    from stockade.engine.targets import load_targets, url_targets
+    from stockade.engine.waivers import print_waiver_coverage
+    from stockade.history_commands import Recorder
+    from stockade.project import use_ansible_environment
+
     controls = [c.strip() for c in args.controls.split(",") if c.strip()] if args.controls else None
     plan = plan_audit(controls, args.waivers, args.attestations, timeout=args.timeout,
                       connect_timeout=args.connect_timeout, concurrency=args.concurrency)
     use_ansible_environment()
-    if args.inventory is not None:
-        targets, origin = load_targets(args.inventory, args.limit), str(args.inventory)
+    if args.inventory:
+        catalogue = {control.id: control for control in plan.catalogue.controls}
+        targets = load_targets(args.inventory, args.limit, catalogue, checked)
+        origin = ",".join(map(str, args.inventory))
     else:
         targets, origin = url_targets(args.target), ",".join(args.target)
     recorder = Recorder.open(args)  # history and signing key: bad input before any host is contacted
@@ -82,6 +105,7 @@ def _audit(args: argparse.Namespace) -> int:
     finally:
         recorder.close()
     print_summary(result, written)
+    print_waiver_coverage(plan.waivers, result.findings, plan.waivers_file)
     return exit_code(result)
 
 
@@ -120,7 +144,8 @@ def _parser() -> argparse.ArgumentParser:
                               "for STOCKADE_LAB_ID=N)")
 
     harden = commands.add_parser("harden", help="apply the roles (playbooks/site.yml)")
-    harden.add_argument("-i", "--inventory", required=True, type=Path)
+    harden.add_argument("-i", "--inventory", required=True, type=Path, action="append",
+                        help="Ansible inventory (repeatable: later sources override, as with ansible-playbook)")
     harden.add_argument("--limit")
     harden.add_argument("--tags")
     harden.add_argument("--check", action="store_true", help="report what would change, change nothing")
@@ -128,7 +153,9 @@ def _parser() -> argparse.ArgumentParser:
     harden.set_defaults(handler=_harden)
 
     audit = commands.add_parser("audit", help="prove the controls on every host and write reports")
-    audit.add_argument("-i", "--inventory", type=Path, help="Ansible inventory of the hosts to audit")
+    audit.add_argument("-i", "--inventory", type=Path, action="append", default=[],
+                       help="Ansible inventory of the hosts to audit (repeatable: later sources override, "
+                            "as with ansible-playbook)")
     audit.add_argument("--target", action="append", default=[], metavar="URL",
                        help="a testinfra host URL instead of an inventory, e.g. local:// (repeatable)")
     audit.add_argument("--limit", default="all", help="inventory host or group pattern (default all)")

@@ -12,17 +12,18 @@ from __future__ import annotations
 import importlib.util
 import os
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
-from stockade.errors import UsageError
 from stockade.project import SITE_PLAYBOOK, ansible_environment
 
 MITOGEN_STRATEGY = "mitogen_linear"
 
 
-def playbook_command(inventory: Path, *, limit: str | None, tags: str | None, check: bool,
+def playbook_command(inventory: Path | Sequence[Path], *, limit: str | None, tags: str | None, check: bool,
                      diff: bool) -> list[str]:
-    command = ["ansible-playbook", "-i", str(inventory), str(SITE_PLAYBOOK)]
+    sources = [inventory] if isinstance(inventory, Path) else list(inventory)
+    command = ["ansible-playbook", *(arg for source in sources for arg in ("-i", str(source))), str(SITE_PLAYBOOK)]
     if limit:
         command += ["--limit", limit]
     if tags:
@@ -57,9 +58,12 @@ def harden_environment(base: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def run_playbook(inventory: Path, *, limit: str | None = None, tags: str | None = None,
+def run_playbook(inventory: Path | Sequence[Path], *, limit: str | None = None, tags: str | None = None,
                  check: bool = False, diff: bool = False) -> int:
-    if not inventory.exists():
-        raise UsageError(f"{inventory}: inventory not found")
+    """Several inventories merge as ansible-playbook merges several -i (later sources override). Hostile
+    files and invalid host names or addresses are refused (exit 2) before ansible-playbook starts."""
+    from stockade.engine.targets import check_inventory
+
+    check_inventory(inventory, templates_allowed=True)  # Ansible templates connection variables when it plays
     command = playbook_command(inventory, limit=limit, tags=tags, check=check, diff=diff)
     return subprocess.run(command, env=harden_environment(), check=False).returncode

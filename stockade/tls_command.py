@@ -1,9 +1,11 @@
-"""`stockade tls TARGET... [--targets FILE] [--sni NAME] [--ca-file FILE] [-o DIR]`: TLS checks, one report.
+"""`stockade tls TARGET... [--targets FILE] [-i INVENTORY] [--sni NAME] [--ca-file FILE] [-o DIR]`: TLS checks.
 
 TARGET is HOST:PORT, [IPv6]:PORT or HOST (port 443), optionally `=SNI` (the server name sent and matched
 against the certificate; default --sni, else HOST). `--targets FILE` adds one target per line (`#` starts a
-comment). Every target is scanned at once in ONE sslyze Scanner (checks/probes/tls.scan_endpoints, at most
---concurrency servers at a time) and becomes one "host" of the report. The same probe, evaluators (checks/tls.py),
+comment). `-i INVENTORY` (repeatable, merged as ansible-playbook merges them) adds the endpoints of the
+inventory's hosts (`--limit` selects them), exactly those the audit's TLS probe scans. Every target is scanned
+at once in ONE sslyze Scanner (checks/probes/tls.scan_endpoints, at most --concurrency servers at a time) and
+becomes one "host" of the report. The same probe, evaluators (checks/tls.py),
 results model and report writer as `stockade audit`, for endpoints in no inventory. Exit codes are the audit's.
 """
 
@@ -64,11 +66,30 @@ def read_targets(path: Path, default_sni: str | None = None) -> list[tuple[str, 
     return targets
 
 
+def inventory_endpoints(inventories: list[Path], limit: str, controls: dict[str, Any]) -> list[tuple[str, int, str]]:
+    """The TLS endpoints of the inventory's hosts, as the audit's TLS probe finds them: each host's
+    `tls_endpoints`, else TLS-01 `ports` on its address, with the inventory host name as server name."""
+    from checks.probes.tls import endpoints_for
+    from stockade.engine.params import resolve_params
+    from stockade.engine.targets import load_targets
+
+    found = []
+    for target in load_targets(inventories, limit, controls):
+        ports = resolve_params(controls, target.variables, f"host {target.name}")["TLS-01"]["ports"]
+        for endpoint in endpoints_for(target.probe_target(), {"ports": ports}):
+            found.append((endpoint.address, endpoint.port, endpoint.server_name))
+    return found
+
+
 def add_parser(commands: Any) -> None:
     tls = commands.add_parser("tls", help="scan TLS endpoints against the policy (TLS-01..04), all in one scan, "
                               "and write reports")
     tls.add_argument("endpoints", metavar="HOST:PORT[=SNI]", nargs="*")
     tls.add_argument("--targets", type=Path, help="file with one HOST:PORT[=SNI] (or HOST:PORT SNI) per line")
+    tls.add_argument("-i", "--inventory", type=Path, action="append", default=[],
+                     help="also scan the TLS endpoints of an Ansible inventory's hosts (tls_endpoints, else TLS-01 "
+                          "ports); repeatable: later sources override, as with ansible-playbook")
+    tls.add_argument("--limit", default="all", help="inventory host or group pattern for -i (default all)")
     tls.add_argument("--sni", help="server name for targets without their own =SNI (default each HOST)")
     tls.add_argument("--concurrency", type=int, default=16,
                      help="servers scanned at the same time (default 16; each with up to 5 connections)")
@@ -98,8 +119,8 @@ def run(args: argparse.Namespace) -> int:
     targets = [parse_target(text, args.sni) for text in args.endpoints]
     if args.targets is not None:
         targets += read_targets(args.targets, args.sni)
-    if not targets:
-        raise UsageError("no target: give HOST:PORT arguments or --targets FILE")
+    if not targets and not args.inventory:
+        raise UsageError("no target: give HOST:PORT arguments, --targets FILE or -i INVENTORY")
     formats = [name.strip() for name in args.format.split(",") if name.strip()]
     if not formats or set(formats) - set(FORMATS):
         raise UsageError(f"--format: choose from {', '.join(FORMATS)}")
@@ -110,6 +131,9 @@ def run(args: argparse.Namespace) -> int:
     if args.concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
     catalogue = load_catalogue()
+    if args.inventory:
+        targets += inventory_endpoints(args.inventory, args.limit, {control.id: control
+                                                                   for control in catalogue.controls})
     controls = {control.id: control for control in catalogue.controls if control.id in TLS_CONTROLS}
     params = resolve_params({control.id: control for control in catalogue.controls}, {}, "stockade tls")
     if args.ca_file is not None:
@@ -141,7 +165,7 @@ def run(args: argparse.Namespace) -> int:
         run_id=new_run_id(started), started_at=started.isoformat(timespec="seconds"),
         finished_at=datetime.now(UTC).isoformat(timespec="seconds"), tool_version=__version__,
         inventory="stockade tls " + " ".join(args.endpoints) + (f" --targets {args.targets}" if args.targets else "")
-        + (f" --sni {args.sni}" if args.sni else ""),
+        + (f" --sni {args.sni}" if args.sni else "") + "".join(f" -i {path}" for path in args.inventory),
         hosts=tuple(labels), policy_id=catalogue.policy_id, catalogue_digest=catalogue.digest,
         selected_controls=selected)
     result = RunResult(metadata, tuple(findings),

@@ -60,6 +60,10 @@ class DataFile:
     def fail(self, where: str, problem: str) -> NoReturn:
         raise self.error(f"{self.path}: {where}: {problem}")
 
+    def document(self) -> object:
+        """The file's document, refused (`error`) when over size, binary, too deep, alias-bombed or not YAML."""
+        return self._load()
+
     def _load(self) -> object:
         try:
             text = read_text(self.path, self.max_bytes)

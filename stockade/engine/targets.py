@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +11,16 @@ import testinfra
 from testinfra.utils.ansible_runner import AnsibleRunner
 
 from checks.probes import ProbeTarget, split_ssh_args
+from stockade.engine.inventory import (
+    InventoryFile,
+    audit_variable_problems,
+    host_problems,
+    inventory_hosts,
+    origin,
+    preflight,
+    read_inventory,
+)
+from stockade.engine.params import INVENTORY_KEY, ParameterisedControl, resolve_params
 from stockade.errors import UsageError
 
 
@@ -43,7 +52,7 @@ class Target:
         )
 
 
-def select_hosts(match: Callable[[str], list[str]], limit: str, inventory: Path) -> list[str]:
+def select_hosts(match: Callable[[str], list[str]], limit: str, inventory: Path | str) -> list[str]:
     """Hosts selected by ``limit`` as Ansible reads it: patterns (host or group globs) separated by commas
     or colons, their union, minus the ``!``-prefixed ones. A pattern that matches nothing is an error, so
     a typo never quietly shrinks an audit."""
@@ -63,27 +72,59 @@ def select_hosts(match: Callable[[str], list[str]], limit: str, inventory: Path)
     return sorted(chosen - excluded)
 
 
-def load_targets(inventory: Path, limit: str = "all") -> list[Target]:
-    """Hosts of an Ansible inventory; testinfra turns each host's connection variables into an SSH
-    (or local, paramiko...) backend, the same way Ansible would connect."""
-    if not inventory.exists():
-        raise UsageError(f"{inventory}: inventory not found")
-    runner = AnsibleRunner(str(inventory))
+def _sources(inventory: Path | Sequence[Path]) -> list[Path]:
+    return [inventory] if isinstance(inventory, Path) else list(inventory)
+
+
+def check_inventory(inventory: Path | Sequence[Path], *, templates_allowed: bool = False,
+                    files: list[InventoryFile] | None = None) -> tuple[list[InventoryFile], dict[str, Any]]:
+    """The inventory's files checked before Ansible parses them (unless `files` says they were), then the
+    merged inventory (later sources override) with every host name, ansible_host and ansible_port valid:
+    UsageError naming file and host."""
+    sources = _sources(inventory)
+    files = preflight(sources) if files is None else files
+    data = read_inventory(sources)
+    hostvars = data.get("_meta", {}).get("hostvars", {})
+    for name in inventory_hosts(data):
+        variables = hostvars.get(name) or {}
+        for key, problem in host_problems(name, variables, templates_allowed=templates_allowed):
+            where = origin(files, name, key, sources)
+            raise UsageError(f"{where}: host {name!r}: " + (f"{key}: " if key else "")
+                             + f"{problem} (refused before any connection)")
+    return files, data
+
+
+def load_targets(inventory: Path | Sequence[Path], limit: str = "all",
+                 controls: Mapping[str, ParameterisedControl] | None = None,
+                 files: list[InventoryFile] | None = None) -> list[Target]:
+    """Hosts of an Ansible inventory (one or several sources, merged as ansible-playbook merges several -i);
+    testinfra turns each host's connection variables into an SSH (or local, paramiko...) backend, the same
+    way Ansible would connect. Hostile files, invalid names or addresses and malformed variables that the
+    audit reads (and, with `controls`, `stockade_params`) are refused first, naming file, host and key.
+    `files`: the sources' files, already checked by `stockade.engine.inventory.preflight`."""
+    sources = _sources(inventory)
+    files, data = check_inventory(sources, files=files)
+    label = ", ".join(map(str, sources))
+    runner = AnsibleRunner(None)
+    runner.inventory = data  # already read: testinfra would run ansible-inventory again
     try:
-        names = select_hosts(runner.get_hosts, limit, inventory)
-    except subprocess.CalledProcessError as exc:
-        raise UsageError(f"{inventory}: ansible-inventory could not read it (exit {exc.returncode})") from exc
+        names = select_hosts(runner.get_hosts, limit, label)
     except RuntimeError as exc:
-        raise UsageError(f"{inventory}: no inventory could be parsed from it") from exc
+        raise UsageError(f"{label}: no inventory could be parsed from it") from exc
     if not names:
-        raise UsageError(f"{inventory}: no host matches --limit {limit!r}")
+        raise UsageError(f"{label}: no host matches --limit {limit!r}")
     targets = []
     for name in names:
-        host = runner.get_host(name)
         variables = runner.get_variables(name)
+        for key, problem in audit_variable_problems(variables):
+            raise UsageError(f"{origin(files, name, key.split('.')[0].split('[')[0], sources)}: host {name}: "
+                             f"{key}: {problem}")
+        if controls is not None:
+            resolve_params(controls, variables, f"{origin(files, name, INVENTORY_KEY, sources)}: host {name}")
+        host = runner.get_host(name)
         if host is None:
             connection = variables.get("ansible_connection")
-            raise UsageError(f"{inventory}: host {name}: ansible_connection {connection!r} is not supported")
+            raise UsageError(f"{label}: host {name}: ansible_connection {connection!r} is not supported")
         targets.append(Target(name, host, variables))
     return targets
 

@@ -7,6 +7,7 @@ longer applies, and the FAIL it once covered says so.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
@@ -144,3 +145,38 @@ def apply_waivers(findings: Sequence[Finding], waivers: Sequence[Waiver], today:
         else:
             result.append(finding)
     return result
+
+
+def waiver_coverage(waivers: Sequence[Waiver], findings: Sequence[Finding]) -> list[tuple[Waiver, str]]:
+    """For each waiver, in file order, what it did in this run: how many findings it waives, how many FAILs it
+    no longer covers because it expired, or that it covers none (and what it matched instead, if anything)."""
+    lines = []
+    for waiver in waivers:
+        carried = [finding for finding in findings
+                   if finding.waiver is not None and finding.waiver.get("id") == waiver.id]
+        waived = sum(1 for finding in carried if finding.status is Status.WAIVED)
+        expired = sum(1 for finding in carried if finding.status is Status.FAIL)
+        if waived:
+            text = f"waives {waived} finding(s)"
+        elif expired:
+            text = (f"expired on {waiver.expires.isoformat()}: {expired} failing finding(s) it matches are "
+                    "not waived")
+        else:
+            matched = [finding for finding in findings if waiver.matches(finding)]
+            others = sorted({str(finding.waiver.get("id")) for finding in matched if finding.waiver is not None})
+            if others:
+                text = f"covers no finding (those it matches are waived by {', '.join(others)})"
+            elif matched:
+                text = f"covers no finding (the {len(matched)} finding(s) it matches did not fail)"
+            else:
+                text = "covers no finding (nothing in this run matches it)"
+        lines.append((waiver, text))
+    return lines
+
+
+def print_waiver_coverage(waivers: Sequence[Waiver], findings: Sequence[Finding], path: Path | None) -> None:
+    """`waiver W-1 (SSH-01 on legacy-*): waives 2 finding(s)` per waiver, on stderr beside the summary."""
+    for waiver, text in waiver_coverage(waivers, findings):
+        scope = waiver.control_id or f"check {waiver.check_id}"
+        print(f"waiver {waiver.id} ({scope} on {waiver.hosts}{f', {path}' if path else ''}): {text}",
+              file=sys.stderr)

@@ -46,13 +46,15 @@ def test_an_empty_limit_is_refused() -> None:
         select_hosts(match, " , ", INVENTORY)
 
 
-def test_a_crash_exits_3_not_1(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_crash_exits_3_not_1(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+                               tmp_path: Path) -> None:
     """Exit 1 means "findings fail": an unexpected exception must never look like a completed audit."""
     def explode(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("boom")
 
     monkeypatch.setattr("stockade.engine.audit.plan_audit", explode)
-    inventory = Path(__file__)  # never read: planning explodes first
+    inventory = tmp_path / "hosts.yml"  # its files are checked, then planning explodes
+    inventory.write_text("all:\n  hosts:\n    web-1:\n")
     assert main(["audit", "-i", str(inventory), "-o", "/nonexistent/out"]) == 3
     err = capsys.readouterr().err
     assert "RuntimeError: boom" in err

@@ -80,7 +80,8 @@ def document(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> dict[str, An
     run_dir = sorted(p for p in out.iterdir() if (p / "results.json").is_file())[-1]
     found: dict[str, Any] = json.loads((run_dir / "results.json").read_text())
     validate_results(found)
-    assert result.returncode == 1, result.stderr[-2000:]
+    errors = [(f["host"], f["check_id"], f["message"][:300]) for f in found["findings"] if f["status"] == "error"]
+    assert result.returncode == 1 and not errors, (result.returncode, errors, result.stderr[-1000:])
     return found
 
 

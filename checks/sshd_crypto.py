@@ -189,11 +189,13 @@ def evaluate_wire(facts: Facts, params: Params) -> Outcome:
                    "cipher": params["ciphers"], "mac": params["macs"], "compression": params["compression"]}
     compatible = list(params["compatibility_algorithms"])
     problems, kept = [], []
+    not_allowed: dict[str, list[str]] = {}
     for kind, label, fields in WIRE_LISTS:
         offered = [name for field in fields for name in wire[field]]
         flagged, compat = judge(kind, offered, allow_lists[kind], compatible)
         if flagged:
             problems.append(f"offers {label} not on the allow-list: {', '.join(flagged)}")
+            not_allowed[kind] = [entry.split(" (", 1)[0] for entry in flagged]
         kept += compat
     if "ssh-ed25519" not in wire["host_key_algorithms"]:
         problems.append("offers no ed25519 host key")
@@ -207,6 +209,8 @@ def evaluate_wire(facts: Facts, params: Params) -> Outcome:
                                            "compression_server_to_client", "rsa_host_key")}
     ok = (f"on the wire: ed25519 and RSA {rsa.get('bits')} bits with SHA-2, post-quantum hybrid key exchange, "
           "AEAD/CTR ciphers, encrypt-then-MAC MACs, no compression")
+    if not_allowed:
+        observed["not_allowed"] = not_allowed
     if kept:
         observed["compatibility"] = {"algorithms": kept, "reason": params["compatibility_reason"]}
         ok += f"; kept for compatibility: {', '.join(kept)} ({params['compatibility_reason']})"

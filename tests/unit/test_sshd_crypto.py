@@ -290,6 +290,9 @@ def test_wire_flags_what_ssh_audit_flags() -> None:
                      "compression not on the allow-list: zlib@openssh.com (compression)"):
         assert expected in message, message
     assert message.count("hmac-sha2-256") == 1  # both directions, named once
+    assert evaluate_wire(planted, CRYPTO_PARAMS).observed["not_allowed"] == {
+        "kex": ["ecdh-sha2-nistp256", "curve25519-sha256"], "signature": ["ecdsa-sha2-nistp256"],
+        "cipher": ["aes256-cbc"], "mac": ["hmac-sha2-256"], "compression": ["zlib@openssh.com"]}
     undeclared = evaluate_wire(wire(), {**CRYPTO_PARAMS, "compatibility_algorithms": []})
     assert undeclared.status is Status.FAIL and "compatibility" not in undeclared.observed
     assert "curve25519-sha256@libssh.org (no post-quantum protection)" in undeclared.message

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from checks.model import Check, Facts, MissingFact, Outcome, Params, Status, fact_list, fact_value, file_content
+from checks.pam_stacks import PAM_STACKS, nullok_lines, pam_files
 
 _PAM_LINE = re.compile(r"(\S+)\s+(\[[^\]]*\]|\S+)\s*(.*)")
 
@@ -41,7 +42,8 @@ def module_args(line: list[str]) -> dict[str, str]:
 
 def key_values(text: str, separator: str | None = "=") -> dict[str, str]:
     """`key = value` lines (separator "=") or `KEY value` lines (separator None: whitespace, as in
-    login.defs), and bare `flag` lines; comments dropped; the first value wins."""
+    login.defs), and bare `flag` lines; comments dropped. The LAST value wins, as its readers do:
+    pam_faillock and pam_pwhistory set each option as they read the line, shadow's getdef overwrites."""
     values: dict[str, str] = {}
     for raw in text.splitlines():
         line = raw.split("#", 1)[0].strip()
@@ -51,7 +53,7 @@ def key_values(text: str, separator: str | None = "=") -> dict[str, str]:
             key, _, value = line.partition("=")
         else:
             key, value = [*line.split(None, 1), ""][:2]
-        values.setdefault(key.strip(), value.strip())
+        values[key.strip()] = value.strip()
     return values
 
 
@@ -162,14 +164,17 @@ def evaluate_faillock(facts: Facts, params: Params) -> Outcome:
         if len(before) >= 6 and before[2].endswith("pam_succeed_if.so") and "user" in before and "in" in before:
             exempt.append(before[before.index("in") + 1])
     observed = {"common-auth": [" ".join(line) for line in auth],
+                "read": "/etc/security/faillock.conf (last line wins, as pam_faillock reads it), then the "
+                        "module arguments",
                 "deny": deny, "unlock_time": unlock, "exempt from lockout": sorted(set(exempt))}
     problems = []
     if preauth is None or authfail is None or in_account is None:
         problems.append("pam_faillock is not in the stack (preauth and authfail in common-auth, and common-account)")
     elif unix is not None and not preauth < unix < authfail:
         problems.append("pam_faillock preauth/authfail are not around pam_unix")
-    if deny is None or deny > int(params["max_failures"]):
-        problems.append(f"deny is {settings.get('deny', '3 (default)')}, above {params['max_failures']}")
+    if deny is None or deny < 1 or deny > int(params["max_failures"]):
+        problems.append(f"deny is {settings.get('deny', '3 (default)')}"
+                        + (" (0 disables the lockout)" if deny == 0 else f", above {params['max_failures']}"))
     if unlock is None or (unlock != 0 and unlock < int(params["min_unlock_seconds"])):
         problems.append(f"unlock_time is {settings.get('unlock_time', '600 (default)')}, "
                         f"below {params['min_unlock_seconds']} s")
@@ -203,17 +208,14 @@ def evaluate_pwhistory(facts: Facts, params: Params) -> Outcome:
 
 
 def evaluate_no_empty_passwords(facts: Facts, params: Params) -> Outcome:
-    nullok = []
-    for name, kind in (("pam_common_auth", "auth"), ("pam_common_password", "password"),
-                       ("pam_common_account", "account")):
-        for line in pam_lines(file_content(facts, name), kind):
-            if len(line) >= 3 and line[2].endswith("pam_unix.so") and any(a.startswith("nullok") for a in line[3:]):
-                nullok.append(f"{name.removeprefix('pam_').replace('_', '-')}: {' '.join(line)}")
+    files = pam_files(facts)
+    nullok = nullok_lines(files)
     empty = sorted(str(a["name"]) for a in fact_list(facts, "shadow_summary") if a.get("empty"))
-    observed = {"pam_unix with nullok": nullok, "accounts with an empty password": empty}
+    observed = {"enumerated": f"every line of the {len(files)} files in /etc/pam.d; /etc/shadow",
+                "lines with nullok": nullok, "accounts with an empty password": empty}
     problems = []
     if nullok:
-        problems.append("pam_unix accepts empty passwords (nullok)")
+        problems.append(f"a module accepts empty passwords (nullok): {'; '.join(nullok)}")
     if empty:
         problems.append(f"accounts with an empty password: {', '.join(empty)}")
     if problems:
@@ -314,7 +316,7 @@ PAM_FAILLOCK = Check("pam_faillock_configured", "PAM-01",
 PAM_PWHISTORY = Check("pam_pwhistory_configured", "PAM-01", "recent passwords cannot be reused (pam_pwhistory)",
                       facts=("pam_common_password", "pwhistory_conf"), evaluate=evaluate_pwhistory)
 PAM_NO_EMPTY = Check("pam_no_empty_passwords", "PAM-01", "no empty password is accepted (no nullok) or stored",
-                     facts=("pam_common_auth", "pam_common_password", "pam_common_account", "shadow_summary"),
+                     facts=("pam_d_files", "shadow_summary"),
                      evaluate=evaluate_no_empty_passwords)
 PAM_AGING = Check("password_aging", "PAM-01", "passwords of human accounts expire (login.defs and chage)",
                   facts=("login_defs", "shadow_summary"), evaluate=evaluate_aging)
@@ -325,4 +327,4 @@ PAM_SHADOW_SCHEMES = Check("shadow_hash_schemes", "PAM-02", "every stored passwo
                            facts=("shadow_summary",), evaluate=evaluate_shadow_schemes)
 
 PAM_CHECKS = (PAM_PWQUALITY_CONFIG, PAM_PWQUALITY_TRIAL, PAM_FAILLOCK, PAM_PWHISTORY, PAM_NO_EMPTY, PAM_AGING,
-              PAM_HASH_CONFIG, PAM_SHADOW_SCHEMES)
+              PAM_HASH_CONFIG, PAM_SHADOW_SCHEMES, PAM_STACKS)

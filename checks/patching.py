@@ -527,5 +527,166 @@ KERNEL = Check(
     evaluate=evaluate_kernel,
 )
 
+
+
+# --- PATCH-01/02: the inputs that decide whether security updates can arrive at all -------------------------
+
+def parse_source_priorities(text: str) -> list[dict[str, Any]]:
+    """`apt-cache policy` (no package): each package file with its priority and release fields, and the
+    `Pinned packages:` lines (`name -> version with priority N`)."""
+    entries: list[dict[str, Any]] = []
+    current: dict[str, Any] | None = None
+    in_pins = False
+    for line in text.splitlines():
+        if line.startswith("Pinned packages:"):
+            in_pins = True
+            continue
+        if in_pins:
+            pin = re.match(r"^\s+(\S+) -> (\S+) with priority (-?\d+)", line)
+            if pin:
+                entries.append({"pinned_package": pin.group(1), "version": pin.group(2),
+                                "priority": int(pin.group(3))})
+            continue
+        source = re.match(r"^ *(-?\d+) (\S.*)$", line)
+        if source:
+            current = None
+            if source.group(2).endswith(" Packages"):  # not /var/lib/dpkg/status
+                current = {"source": source.group(2), "priority": int(source.group(1)), "release": {}}
+                entries.append(current)
+            continue
+        release = re.match(r"^ +release (.*)$", line)
+        if release and current is not None:
+            current["release"] = dict(part.split("=", 1) for part in release.group(1).split(",") if "=" in part)
+    return entries
+
+
+def parse_installed_candidate(text: str) -> dict[str, tuple[str, str]]:
+    """`apt-cache policy PKG...`: installed and candidate version of each package."""
+    result: dict[str, tuple[str, str]] = {}
+    package, installed = None, ""
+    for line in text.splitlines():
+        if line and not line.startswith(" ") and line.endswith(":"):
+            package, installed = line[:-1], ""
+        elif line.strip().startswith("Installed:"):
+            installed = line.partition(":")[2].strip()
+        elif line.strip().startswith("Candidate:") and package:
+            result[package] = (installed, line.partition(":")[2].strip())
+    return result
+
+
+def _inputs(facts: Facts) -> Mapping[str, Any]:
+    inputs: Mapping[str, Any] = fact_value(facts, "patching_apt_inputs")
+    if any("error" in suite for suite in inputs.get("suites", [])):
+        raise MissingFact("patching_apt_inputs", f"apt-get indextargets failed: {inputs['suites']}", inputs)
+    return inputs
+
+
+def evaluate_security_suite(facts: Facts, params: Params) -> Outcome:
+    """The release's security suite is among apt's index targets, its Release was fetched, and apt sees it
+    labelled Debian-Security."""
+    inputs = _inputs(facts)
+    codename = str(inputs.get("codename") or "")
+    if not codename:
+        raise MissingFact("patching_apt_inputs", "no VERSION_CODENAME in /etc/os-release", inputs)
+    suite = f"{codename}-security"
+    suites = list(inputs.get("suites", []))
+    sources = parse_source_priorities(command_output({"policy": inputs.get("policy") or {"error": "absent"}},
+                                                     "policy"))
+    seen = [entry for entry in sources if "source" in entry and entry["release"].get("n") == suite]
+    configured = [s for s in suites if s.get("suite") == suite]
+    observed: dict[str, Any] = {
+        "release": codename, "security suite": suite,
+        "configured suites (apt-get indextargets)": {f"{s['repo']} {s['suite']}": s.get("release_file") or
+                                                     "never fetched" for s in suites},
+        "security package files (apt-cache policy)": [
+            {"source": e["source"], "priority": e["priority"], "label": e["release"].get("l")} for e in seen],
+    }
+    if not configured:
+        return Outcome(Status.FAIL, f"{suite} is not among apt's sources ({len(suites)} suite(s) configured: "
+                       f"{', '.join(sorted({s['suite'] for s in suites})) or 'none'}): no security update can "
+                       "ever arrive", observed)
+    unfetched = [f"{s['repo']} {s['suite']}" for s in configured if not s.get("release_file")]
+    if unfetched:
+        return Outcome(Status.FAIL, f"{suite} is configured but was never fetched: {', '.join(unfetched)}",
+                       observed)
+    if not any(e["release"].get("l") == "Debian-Security" for e in seen):
+        return Outcome(Status.FAIL, f"apt sees no package file of {suite} labelled Debian-Security", observed)
+    return Outcome(Status.PASS, f"{suite} is configured and fetched ({len(seen)} package file(s) labelled "
+                   "Debian-Security)", observed)
+
+
+def evaluate_pins_and_holds(facts: Facts, params: Params) -> Outcome:
+    """No pin demotes the security origin (apt's own priorities), no held package has an update waiting."""
+    inputs = _inputs(facts)
+    entries = parse_source_priorities(command_output({"policy": inputs.get("policy") or {"error": "absent"}},
+                                                     "policy"))
+    problems = []
+    for entry in entries:
+        if "source" in entry and is_security_release(entry["release"]) and entry["priority"] < 500:
+            problems.append(f"security source {entry['source']} has priority {entry['priority']} (< 500: its "
+                            "updates are never candidates)")
+        if "pinned_package" in entry and entry["priority"] < 500:
+            problems.append(f"{entry['pinned_package']} is pinned to {entry['version']} with priority "
+                            f"{entry['priority']}")
+    held = str(command_output({"holds": inputs.get("holds") or {"error": "absent"}}, "holds")).split()
+    versions = parse_installed_candidate(command_output(
+        {"held": inputs.get("held_policy") or {"error": "absent"}}, "held")) if held else {}
+    waiting = {name: v for name, v in versions.items() if v[0] != "(none)" and v[0] != v[1]}
+    problems += [f"{name} is held (apt-mark hold) at {v[0]} with {v[1]} available" for name, v in waiting.items()]
+    preference_files = [p["path"] for p in inputs.get("preferences", [])]
+    if problems and preference_files:
+        problems.append(f"preferences read: {', '.join(preference_files)}")
+    observed = {
+        "package files (priority)": {e["source"]: e["priority"] for e in entries if "source" in e},
+        "pinned packages": [e for e in entries if "pinned_package" in e],
+        "preferences files": inputs.get("preferences", []),
+        "held packages": {name: {"installed": v[0], "candidate": v[1]} for name, v in versions.items()} or held,
+    }
+    if problems:
+        return Outcome(Status.FAIL, "; ".join(problems), observed)
+    return Outcome(Status.PASS, f"no pin demotes the security origin ({len(observed['package files (priority)'])} "
+                   f"package files, {len(preference_files)} preferences file(s)), {len(held)} held package(s) "
+                   "with no update waiting", observed)
+
+
+def evaluate_origins_declared(facts: Facts, params: Params) -> Outcome:
+    """unattended-upgrades' origins and package blacklist are exactly the declared ones (apt-config dump)."""
+    config = parse_apt_config(command_output(facts, "patching_apt_config"))
+    origins = config.get("Unattended-Upgrade::Origins-Pattern", []) + config.get(
+        "Unattended-Upgrade::Allowed-Origins", [])
+    blacklist = config.get("Unattended-Upgrade::Package-Blacklist", [])
+    declared_origins, declared_blacklist = list(params["origins"]), list(params["package_blacklist"])
+    problems = []
+    if extra := [o for o in origins if o not in declared_origins]:
+        problems.append(f"undeclared origin(s): {', '.join(extra)}")
+    if missing := [o for o in declared_origins if o not in origins]:
+        problems.append(f"declared origin(s) missing: {', '.join(missing)}")
+    if extra := [p for p in blacklist if p not in declared_blacklist]:
+        problems.append(f"undeclared Package-Blacklist entries (never upgraded): {', '.join(extra)}")
+    if missing := [p for p in declared_blacklist if p not in blacklist]:
+        problems.append(f"declared Package-Blacklist entries missing: {', '.join(missing)}")
+    observed = {"origins (apt-config dump)": origins, "declared origins": declared_origins,
+                "package blacklist": blacklist, "declared blacklist": declared_blacklist}
+    if problems:
+        return Outcome(Status.FAIL, "; ".join(problems), observed)
+    return Outcome(Status.PASS, f"{len(origins)} origin(s) and {len(blacklist)} blacklist entr(ies), exactly as "
+                   "declared", observed)
+
+
+SECURITY_SUITE = Check(
+    id="patching_security_suite_configured", control_id="PATCH-02",
+    title="the release's security suite is configured in apt and fetched",
+    facts=("patching_apt_inputs",), evaluate=evaluate_security_suite)
+PINS_AND_HOLDS = Check(
+    id="patching_no_pin_or_hold_blocks_updates", control_id="PATCH-02",
+    title="no apt pin demotes the security origin and no held package has an update waiting",
+    facts=("patching_apt_inputs",), evaluate=evaluate_pins_and_holds)
+ORIGINS_DECLARED = Check(
+    id="patching_unattended_origins_declared", control_id="PATCH-01",
+    title="unattended-upgrades' origins and package blacklist are exactly the declared ones",
+    facts=("patching_apt_config",), evaluate=evaluate_origins_declared)
+
+PATCHING_INPUT_CHECKS = (SECURITY_SUITE, PINS_AND_HOLDS, ORIGINS_DECLARED)
+
 PATCHING_CHECKS = (UNATTENDED_UPGRADES, AUTO_UPDATE_TIMERS, LAST_RUN, PENDING_SECURITY, LISTS_FRESH, REBOOT,
-                   KERNEL)
+                   KERNEL, *PATCHING_INPUT_CHECKS)

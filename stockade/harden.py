@@ -1,12 +1,23 @@
-"""`stockade harden`: run playbooks/site.yml with ansible-playbook, exactly as an operator would."""
+"""`stockade harden`: run playbooks/site.yml with ansible-playbook, exactly as an operator would.
+
+When Mitogen for Ansible is installed (a dependency: it documents ansible-core 2.19 support since 0.3.25),
+the run uses its `mitogen_linear` strategy: one persistent interpreter per host instead of a module upload
+and a Python start per task, about 3x less wall time per task on the lab (bench/harden.py measures both).
+`STOCKADE_MITOGEN=0`, or an ANSIBLE_STRATEGY of one's own, keeps Ansible's own linear strategy; plain
+`ansible-playbook` with the project's ansible.cfg runs the same playbook without Mitogen.
+"""
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import subprocess
 from pathlib import Path
 
 from stockade.errors import UsageError
 from stockade.project import SITE_PLAYBOOK, ansible_environment
+
+MITOGEN_STRATEGY = "mitogen_linear"
 
 
 def playbook_command(inventory: Path, *, limit: str | None, tags: str | None, check: bool,
@@ -23,9 +34,32 @@ def playbook_command(inventory: Path, *, limit: str | None, tags: str | None, ch
     return command
 
 
+def mitogen_strategy_dir() -> Path | None:
+    """Where ansible_mitogen's strategy plugins are, without importing it (it patches Ansible on import)."""
+    spec = importlib.util.find_spec("ansible_mitogen")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    strategy = Path(next(iter(spec.submodule_search_locations))) / "plugins" / "strategy"
+    return strategy if (strategy / f"{MITOGEN_STRATEGY}.py").is_file() else None
+
+
+def harden_environment(base: dict[str, str] | None = None) -> dict[str, str]:
+    """Ansible's environment for the run: the project's ansible.cfg, and Mitogen's strategy when available."""
+    env = ansible_environment() if base is None else dict(base)
+    if env.get("STOCKADE_MITOGEN", "1") == "0" or env.get("ANSIBLE_STRATEGY"):
+        return env
+    strategy = mitogen_strategy_dir()
+    if strategy is None:
+        return env
+    env["ANSIBLE_STRATEGY_PLUGINS"] = os.pathsep.join(
+        part for part in (str(strategy), env.get("ANSIBLE_STRATEGY_PLUGINS", "")) if part)
+    env["ANSIBLE_STRATEGY"] = MITOGEN_STRATEGY
+    return env
+
+
 def run_playbook(inventory: Path, *, limit: str | None = None, tags: str | None = None,
                  check: bool = False, diff: bool = False) -> int:
     if not inventory.exists():
         raise UsageError(f"{inventory}: inventory not found")
     command = playbook_command(inventory, limit=limit, tags=tags, check=check, diff=diff)
-    return subprocess.run(command, env=ansible_environment(), check=False).returncode
+    return subprocess.run(command, env=harden_environment(), check=False).returncode

@@ -6,7 +6,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -27,8 +27,10 @@ from checks.catalogue.model import (
     control_tag,
     key_path,
 )
+from checks.catalogue.param_schema import spec_problems, value_problem
+from checks.limits import MAX_CATALOGUE_FILE_BYTES
 from checks.model import Severity
-from checks.strict_yaml import UniqueKeyLoader
+from checks.strict_yaml import InputFileError, UniqueKeyLoader, check_shape, decode_text, read_bytes
 
 CATALOGUE_DIR = Path(__file__).parent  # where policy.yml, controls.yml and schema.json are shipped
 POLICY_FILE = "policy.yml"
@@ -85,14 +87,20 @@ def _label(path: Path) -> str:
 
 def _read(path: Path) -> bytes:
     try:
-        return path.read_bytes()
+        return read_bytes(path, MAX_CATALOGUE_FILE_BYTES)
+    except InputFileError as exc:
+        raise CatalogueError([f"{_label(path)}: {exc.problem}"]) from None
     except OSError as exc:
         raise CatalogueError([f"{_label(path)}: cannot read: {exc.strerror or exc}"]) from exc
 
 
 def _parse_yaml(path: Path, data: bytes) -> Any:
     try:
-        return yaml.load(data, Loader=UniqueKeyLoader)  # noqa: S506 - a yaml.SafeLoader subclass
+        text = decode_text(data)
+        check_shape(text)
+        return yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 - a safe loader (SafeConstructor)
+    except InputFileError as exc:
+        raise CatalogueError([f"{_label(path)}: {exc.problem}"]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
@@ -131,14 +139,6 @@ def _schema_problems(path: Path, data: Any, schema: dict[str, Any], definition: 
 
 
 # --- cross-checks ------------------------------------------------------------------------------------------
-
-_PARAMETER_TYPES: Mapping[str, Any] = MappingProxyType({
-    "int": lambda value: isinstance(value, int) and not isinstance(value, bool),
-    "str": lambda value: isinstance(value, str),
-    "bool": lambda value: isinstance(value, bool),
-    "list": lambda value: isinstance(value, list),
-})
-
 
 def _suggest(word: str, choices: Iterable[str]) -> str:
     matches = difflib.get_close_matches(word, list(choices), n=3, cutoff=0.6)
@@ -206,11 +206,17 @@ class _Validator:
                                    f"{control_id} alone")
             parameters = {}
             for name, spec in item["parameters"].items():
-                if not _PARAMETER_TYPES[spec["type"]](spec["default"]):
-                    self._controls((*at, "parameters", name, "default"),
-                                   f"default {spec['default']!r} is not of the declared type {spec['type']}")
+                schema = {key: value for key, value in spec.items() if key not in ("default", "description")}
+                broken = spec_problems(schema)
+                for problem in broken:
+                    self._controls((*at, "parameters", name), problem)
+                found = None if broken else value_problem(schema, spec["default"])
+                if found is not None:
+                    self._controls((*at, "parameters", name, "default"), f"{found[0]}{': ' if found[0] else ''}"
+                                   f"default {spec['default']!r} is not allowed by its schema: {found[1]}")
                 default = tuple(spec["default"]) if isinstance(spec["default"], list) else spec["default"]
-                parameters[name] = Parameter(type=spec["type"], default=default, description=spec["description"])
+                parameters[name] = Parameter(type=spec["type"], default=default, description=spec["description"],
+                                             schema=MappingProxyType(schema))
             controls.append(Control(
                 id=control_id,
                 title=item["title"],

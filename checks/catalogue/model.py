@@ -63,6 +63,8 @@ class Parameter:
     type: str  # int | str | bool | list
     default: Any  # of that type; a list default is held as a tuple
     description: str
+    # The values it takes (checks/catalogue/param_schema.py): type, min, max, enum, pattern, format, items...
+    schema: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,13 @@ id (yescrypt, sha512crypt, md5crypt, des, empty, locked...)."""
 import base64
 import hashlib
 import itertools
+import json
+import re
+import subprocess
 import time
 from pathlib import Path
 
-from checks.collect.core import command_fact, fact, run_command
+from checks.collect.core import COMMAND_TIMEOUT, command_fact, fact, run_command
 
 NOLOGIN_SHELLS = {"/usr/sbin/nologin", "/sbin/nologin", "/bin/false", "/usr/bin/false", "/bin/sync",
                   "/usr/sbin/halt", "/sbin/halt", "/usr/sbin/shutdown", "/sbin/shutdown", ""}
@@ -47,6 +50,30 @@ def key_fingerprints(path: Path) -> list[str]:
     return prints
 
 
+_SSHD_KEY_SOURCES = ("authorizedkeysfile", "authorizedkeyscommand", "authorizedkeyscommanduser",
+                     "authorizedprincipalsfile", "authorizedprincipalscommand", "trustedusercakeys")
+
+
+def sshd_key_sources(name: str) -> dict[str, str]:
+    """sshd's effective key settings for a connection as `name` (Match blocks applied): what sshd itself reads."""
+    proc = subprocess.run(["/usr/sbin/sshd", "-T", "-C", f"user={name},host=,addr="], capture_output=True,
+                          text=True, timeout=COMMAND_TIMEOUT, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"sshd -T -C user={name} exit {proc.returncode}: {proc.stderr.strip()[-200:]}")
+    settings: dict[str, str] = {}
+    for line in proc.stdout.splitlines():
+        keyword, _, value = line.strip().partition(" ")
+        if keyword in _SSHD_KEY_SOURCES:
+            settings.setdefault(keyword, value.strip())
+    return settings
+
+
+def expand_tokens(pattern: str, name: str, uid: int, home: str) -> str:
+    """sshd's %% %h %u %U expansion of an AuthorizedKeysFile entry; a relative path is under the home."""
+    expanded = re.sub(r"%([%hUu])", lambda m: {"%": "%", "h": home, "u": name, "U": str(uid)}[m.group(1)], pattern)
+    return expanded if expanded.startswith("/") else f"{home.rstrip('/')}/{expanded}"
+
+
 @fact("accounts_inventory")
 def accounts_inventory() -> list[dict[str, object]]:
     today = int(time.time() // 86400)
@@ -71,19 +98,23 @@ def accounts_inventory() -> list[dict[str, object]]:
         name, uid, gid, home, shell = fields[0], int(fields[2]), fields[3], fields[5], fields[6]
         entry = shadow.get(name)
         expire = entry[7] if entry else ""
+        sources = sshd_key_sources(name)
         keys: list[str] = []
-        key_files = []
-        for file_name in ("authorized_keys", "authorized_keys2"):
-            path = Path(home) / ".ssh" / file_name
+        key_files: list[dict[str, object]] = []
+        patterns = sources.get("authorizedkeysfile", "none")
+        for pattern in ([] if patterns == "none" else patterns.split()):
+            path = Path(expand_tokens(pattern, name, uid, home))
             if path.is_file():
-                key_files.append(str(path))
-                keys += key_fingerprints(path)
+                found = key_fingerprints(path)
+                key_files.append({"path": str(path), "keys": len(found)})
+                keys += found
         accounts.append({
             "name": name, "uid": uid, "shell": shell, "login_shell": shell not in NOLOGIN_SHELLS,
             "groups": sorted({gid_names.get(gid, gid), *members.get(name, [])}),
             "password": hash_scheme(entry[1]) if entry else "no shadow entry",
             "expired": bool(expire.isdigit() and int(expire) <= today),
             "authorized_keys": keys, "key_files": key_files,
+            "key_sources": {k: v for k, v in sources.items() if v != "none"},
         })
     return accounts
 
@@ -108,3 +139,39 @@ def accounts_sudo_rights() -> dict[str, object]:
 
 
 command_fact("sudoers_syntax", ["/usr/sbin/visudo", "-c"])
+
+
+_INCLUDE = re.compile(r"^[@#](include|includedir)\s+(\S+)")
+
+
+def _sudoers_files(path: Path, seen: list[str]) -> None:
+    """The files sudo reads, in its order: /etc/sudoers, then each @include/@includedir where it stands
+    (an @includedir's files in lexical order, skipping names with a dot or ending in ~)."""
+    if str(path) in seen or not path.is_file():
+        return
+    seen.append(str(path))
+    for raw in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        match = _INCLUDE.match(raw.strip())
+        if not match:
+            continue
+        target = Path(match.group(2)) if match.group(2).startswith("/") else path.parent / match.group(2)
+        if match.group(1) == "include":
+            _sudoers_files(target, seen)
+        elif target.is_dir():
+            for child in sorted(target.iterdir()):
+                if "." not in child.name and not child.name.endswith("~"):
+                    _sudoers_files(child, seen)
+
+
+@fact("sudoers_rules")
+def sudoers_rules() -> dict[str, object]:
+    """Every Defaults entry and user spec sudo reads, includes followed and aliases expanded, as sudo's own
+    parser gives them (`cvtsudoers -e -f json`), and the files it read."""
+    result = run_command(["cvtsudoers", "-e", "-f", "json", "/etc/sudoers"])
+    if "error" in result or result.get("rc") != 0:
+        return {"error": result.get("error") or f"cvtsudoers exit {result.get('rc')}: "
+                                                  f"{str(result.get('stderr', '')).strip()[-300:]}"}
+    files: list[str] = []
+    _sudoers_files(Path("/etc/sudoers"), files)
+    parsed = json.loads(str(result["stdout"]) or "{}")
+    return {"files": files, "defaults": parsed.get("Defaults", []), "user_specs": parsed.get("User_Specs", [])}

@@ -7,7 +7,6 @@ files are only stat()ed (never opened), and the password-quality trial never cha
 import ctypes
 import ctypes.util
 import pwd
-import re
 import secrets
 import stat
 import string
@@ -25,6 +24,16 @@ file_fact("pam_sshd", "/etc/pam.d/sshd")
 file_fact("faillock_conf", "/etc/security/faillock.conf")
 file_fact("pwhistory_conf", "/etc/security/pwhistory.conf")
 file_fact("login_defs", "/etc/login.defs")
+
+
+@fact("pam_d_files")
+def pam_d_files() -> dict[str, Any]:
+    """Every file in /etc/pam.d by name (the stacks of every service, includes resolved on the controller)."""
+    files: dict[str, str] = {}
+    for path in sorted(Path("/etc/pam.d").iterdir()):
+        if path.is_file():
+            files[path.name] = path.read_text(encoding="utf-8", errors="replace")
+    return {"files": files}
 
 _PWQUALITY_MAIN = Path("/etc/security/pwquality.conf")
 _PWQUALITY_DROPINS = Path("/etc/security/pwquality.conf.d")
@@ -184,13 +193,30 @@ def _pam_classes(text: str) -> int:
                                                            string.digits, string.punctuation))
 
 
+_CANDIDATE_CLASSES = ("abcdefghijkmnpqsuvwxyz", "ABCDEFGHJKMNPQSUVWXYZ", "23456789", "!%+,-./:=@_")
+
+
 def _compliant_candidate() -> str:
-    """A throwaway 32-character password of all four classes; it is never set nor reported."""
-    alphabet = string.ascii_letters + string.digits + "!%+,-./:=@_"
+    """A throwaway 32-character password of all four classes; it is never set nor reported.
+
+    Accepted by construction, not by luck: the classes take turns (no class runs), no character occurs twice
+    (no repeats, no palindrome, 32 different characters), no two neighbours are ASCII-adjacent (cracklib's
+    "too simplistic/systematic" counts such pairs; pwquality's maxsequence counts runs), the letters of
+    "root" are left out (usercheck), and no two letters are neighbours (no dictionary word)."""
+    pools = [list(pool) for pool in _CANDIDATE_CLASSES]
+    order = [0, 2, 1, 3] * 8
     while True:
-        candidate = "".join(secrets.choice(alphabet) for _ in range(32))
-        if _pam_classes(candidate) == 4 and not re.search(r"(.)\1\1", candidate):
-            return candidate
+        available = [list(pool) for pool in pools]
+        chosen: list[str] = []
+        for index in order:
+            options = [c for c in available[index] if not chosen or abs(ord(c) - ord(chosen[-1])) > 1]
+            if not options:
+                break
+            char = secrets.choice(options)
+            available[index].remove(char)
+            chosen.append(char)
+        if len(chosen) == 32:
+            return "".join(chosen)
 
 
 def _pam_trial(libpam: Any, libc: Any, confdir: str, candidate: str) -> dict[str, Any]:

@@ -167,3 +167,32 @@ def _patching_kernel() -> dict[str, Any]:
         "boot_kernels": sorted(p.name.removeprefix("vmlinuz-") for p in Path("/boot").glob("vmlinuz-*")),
         "packages": str(images.get("stdout", "")).splitlines() if images.get("rc") == 0 else [],
     }
+
+
+@fact("patching_apt_inputs")
+def _patching_apt_inputs() -> dict[str, Any]:
+    """What decides whether security updates can arrive at all, in apt's own view: the release's codename, every
+    configured suite and whether its Release was fetched, the per-source priorities and pins (`apt-cache policy`),
+    the preferences files, and each held package with its installed and candidate versions."""
+    codename = ""
+    try:
+        for line in Path("/etc/os-release").read_text(encoding="utf-8").splitlines():
+            if line.startswith("VERSION_CODENAME="):
+                codename = line.partition("=")[2].strip().strip('"')
+    except OSError:
+        pass
+    preferences = []
+    for path in [Path("/etc/apt/preferences"), *sorted(Path("/etc/apt/preferences.d").glob("*"))]:
+        if path.is_file():
+            text = path.read_text(encoding="utf-8", errors="replace")
+            preferences.append({"path": str(path), "content": text[:4000]})
+    holds = run_command(["apt-mark", "showhold"])
+    held = str(holds.get("stdout", "")).split() if holds.get("rc") == 0 else []
+    return {
+        "codename": codename,
+        "suites": _patching_configured_suites(),
+        "policy": run_command(["apt-cache", *_PATCHING_APT_RO, "policy"]),
+        "preferences": preferences,
+        "holds": holds,
+        "held_policy": run_command(["apt-cache", *_PATCHING_APT_RO, "policy", *held]) if held else None,
+    }

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Literal, Protocol
 
+from checks.limits import MAX_ATTESTATIONS_BYTES
 from checks.model import Severity, Status
 from stockade.engine.datafile import DataFile
 from stockade.engine.model import Evidence, Finding
@@ -81,7 +82,7 @@ def load_attestations(path: Path, known_controls: Collection[str] | None = None)
     reported as an error (a typo would otherwise leave the control showing "no attestation on record").
     Two attestations of one control with the same date are refused: neither would clearly be the latest.
     """
-    data = DataFile(path, "attestations", AttestationError)
+    data = DataFile(path, "attestations", AttestationError, MAX_ATTESTATIONS_BYTES)
     attestations: list[Attestation] = []
     first_at: dict[tuple[str, date], str] = {}
     for where, entry in data.entries():

@@ -14,7 +14,8 @@ from typing import NoReturn
 
 import yaml
 
-from checks.strict_yaml import DatesAsTextLoader, DuplicateKeyError
+from checks.limits import MAX_WAIVERS_BYTES
+from checks.strict_yaml import DatesAsTextLoader, DuplicateKeyError, InputFileError, check_shape, read_text
 from stockade.errors import UsageError
 
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -46,28 +47,32 @@ def _key_path(where: str, key: object) -> str:
 class DataFile:
     """One strictly validated YAML file of the form `{<top key>: [ {...}, ... ]}`.
 
-    Every `fail` raises `error` with the message `<path>: <key path>: <problem>`.
+    Every `fail` raises `error` with the message `<path>: <key path>: <problem>`. A file over `max_bytes`,
+    binary, not UTF-8, nested too deep or with aliases that expand too far is refused before it is built.
     """
 
-    def __init__(self, path: Path, top_key: str, error: type[UsageError]) -> None:
+    def __init__(self, path: Path, top_key: str, error: type[UsageError], max_bytes: int = MAX_WAIVERS_BYTES) -> None:
         self.path = path
         self.top_key = top_key
         self.error = error
+        self.max_bytes = max_bytes
 
     def fail(self, where: str, problem: str) -> NoReturn:
         raise self.error(f"{self.path}: {where}: {problem}")
 
     def _load(self) -> object:
         try:
-            text = self.path.read_text(encoding="utf-8")
+            text = read_text(self.path, self.max_bytes)
         except FileNotFoundError:
             raise self.error(f"{self.path}: file not found") from None
-        except UnicodeDecodeError as exc:
-            raise self.error(f"{self.path}: not UTF-8 text (bad byte at offset {exc.start})") from None
+        except InputFileError as exc:
+            raise self.error(f"{self.path}: {exc.problem}") from None
         except OSError as exc:
             raise self.error(f"{self.path}: cannot read: {exc.strerror or exc}") from None
-        loader = DatesAsTextLoader(text)
+        loader = None
         try:
+            check_shape(text)
+            loader = DatesAsTextLoader(text)
             return loader.get_single_data()
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
@@ -83,7 +88,8 @@ class DataFile:
         except yaml.YAMLError as exc:
             raise self.error(f"{self.path}: invalid YAML: {exc}") from None
         finally:
-            loader.dispose()
+            if loader is not None:
+                loader.dispose()
 
     def entries(self) -> list[tuple[str, Mapping[object, object]]]:
         """The entries of the top-level list, each with its key path (e.g. `waivers[2]`)."""

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from checks.catalogue.param_schema import parameter_problem
 from stockade.errors import UsageError
 
 INVENTORY_KEY = "stockade_params"
-PYTHON_TYPES: dict[str, type] = {"int": int, "str": str, "bool": bool, "list": list}
 
 
 class ParameterSpec(Protocol):
@@ -26,12 +26,6 @@ class ParameterSpec(Protocol):
 class ParameterisedControl(Protocol):
     @property
     def parameters(self) -> Mapping[str, ParameterSpec]: ...
-
-
-def _matches(value: Any, type_name: str) -> bool:
-    expected = PYTHON_TYPES[type_name]
-    # bool is an int in Python; a parameter declared int must not accept true/false.
-    return isinstance(value, expected) and not (type_name == "int" and isinstance(value, bool))
 
 
 def resolve_params(controls: Mapping[str, ParameterisedControl], variables: Mapping[str, Any],
@@ -51,9 +45,9 @@ def resolve_params(controls: Mapping[str, ParameterisedControl], variables: Mapp
                 known = ", ".join(sorted(declared)) or "none"
                 raise UsageError(f"{where}: {INVENTORY_KEY}.{control_id}.{name}: unknown parameter "
                                  f"(declared: {known})")
-            if not _matches(value, declared[name].type):
-                raise UsageError(f"{where}: {INVENTORY_KEY}.{control_id}.{name}: expected "
-                                 f"{declared[name].type}, got {value!r}")
+            problem = parameter_problem(declared[name], value)  # its schema: type, range, elements...
+            if problem is not None:
+                raise UsageError(f"{where}: {INVENTORY_KEY}.{control_id}.{name}{problem}")
     return {
         control_id: {name: (overrides.get(control_id) or {}).get(name, spec.default)
                      for name, spec in control.parameters.items()}

@@ -33,6 +33,11 @@ def write_ssh_config(paths: LabPaths, hosts: Sequence[LabHost]) -> None:
     paths.ssh_config.write_text("\n".join(lines) + "\n")
 
 
+def _public_keys(paths: LabPaths) -> list[str]:
+    public = paths.key.with_name(paths.key.name + ".pub")
+    return [public.read_text().strip()] if public.is_file() else []
+
+
 def inventory_document(paths: LabPaths, hosts: Sequence[LabHost], release: str) -> dict[str, object]:
     return {
         "all": {
@@ -49,6 +54,8 @@ def inventory_document(paths: LabPaths, hosts: Sequence[LabHost], release: str) 
                         # lab's TLS chains are checked against.
                         "stockade_params": {
                             "TLS-03": {"ca_file": str(paths.inventory.resolve() / "web_edge_ca" / "ca.crt")},
+                            # The automation account's keys are declared data: the controller's own key.
+                            "ACCT-01": {"automation_keys": _public_keys(paths)},
                         },
                     },
                 }

@@ -40,7 +40,9 @@ def inventory(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Path:
     ops = [{"name": "alice", "ssh_keys": [(keys / "alice.pub").read_text().strip()], "groups": [], "totp": False}]
     variables = document["all"]["children"]["lab"]["vars"]
     variables["accounts_ops_users"] = ops
-    variables["stockade_params"] = {"ACCT-01": {"operators": ops}, "ACCT-02": {"operators": ops}}
+    params = variables.setdefault("stockade_params", {})
+    params["ACCT-01"] = {**params.get("ACCT-01", {}), "operators": ops}
+    params["ACCT-02"] = {**params.get("ACCT-02", {}), "operators": ops}
     path = lab.inventory.with_name("accounts.yml")
     path.write_text(yaml.safe_dump(document, sort_keys=False))
     assert "&id" in path.read_text()  # one list, anchored, not two copies

@@ -15,18 +15,23 @@ from checks.accounts import (
     evaluate_only_declared,
     evaluate_password_storage,
     evaluate_sudo_rights,
+    evaluate_sudoers_rules,
     evaluate_sudoers_valid,
     fingerprint,
 )
-from checks.collect.accounts import hash_scheme, key_fingerprints
+from checks.collect.accounts import expand_tokens, hash_scheme, key_fingerprints
 from checks.model import MissingFact, Status
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBvZ1fS5c5XjJrG8Ykq8dVt7m2yvZt1cHh3r0A7b4YbW alice@ops"
 KEY_PRINT = "SHA256:" + base64.b64encode(hashlib.sha256(base64.b64decode(KEY.split()[1])).digest()).decode().rstrip("=")
+LAB_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHLabLabLabLabLabLabLabLabLabLabLabLabLabLab stockade@controller"
+LAB_PRINT = fingerprint(LAB_KEY)
 OPS = [{"name": "alice", "ssh_keys": [KEY]}]
 ACCT_PARAMS = {"operators": OPS, "automation_accounts": ["stockade"], "allowed_accounts": [],
-               "allowed_hash_schemes": ["yescrypt", "sha512crypt"]}
-SUDO_PARAMS = {"ops_group": "ops", "automation_accounts": ["stockade"], "operators": OPS, "nopasswd_accounts": []}
+               "allowed_hash_schemes": ["yescrypt", "sha512crypt"], "automation_keys": [LAB_KEY],
+               "key_commands": [], "trusted_user_ca_keys": []}
+SUDO_PARAMS = {"ops_group": "ops", "automation_accounts": ["stockade"], "operators": OPS, "nopasswd_accounts": [],
+               "allowed_principals": ["%sudo"]}
 
 
 def account(name: str, uid: int, **changes: Any) -> dict[str, Any]:
@@ -35,7 +40,7 @@ def account(name: str, uid: int, **changes: Any) -> dict[str, Any]:
 
 
 HARDENED = [account("root", 0), account("daemon", 1, shell="/usr/sbin/nologin", login_shell=False),
-            account("stockade", 1000, authorized_keys=["SHA256:lab"]),
+            account("stockade", 1000, authorized_keys=[LAB_PRINT]),
             account("alice", 1001, groups=["alice", "ops"], authorized_keys=[KEY_PRINT], password="yescrypt")]
 RIGHTS = {"root": {"rules": ["(ALL : ALL) ALL"], "nopasswd": False},
           "stockade": {"rules": ["(ALL : ALL) NOPASSWD: ALL"], "nopasswd": True},
@@ -123,3 +128,99 @@ def test_sudoers_valid() -> None:
     assert evaluate_sudoers_valid({"sudoers_syntax": broken}, {}).status is Status.FAIL
     with pytest.raises(MissingFact):
         evaluate_sudoers_valid({"sudoers_syntax": {"error": "command not found"}}, {})
+
+
+def test_uid_0_alias_fails_whatever_its_shell() -> None:
+    for shell, login in (("/bin/bash", True), ("/usr/sbin/nologin", False)):
+        planted = [*HARDENED, account("toor", 0, shell=shell, login_shell=login)]
+        outcome = evaluate_only_declared({"accounts_inventory": planted}, ACCT_PARAMS)
+        assert outcome.status is Status.FAIL and "UID 0 besides root: toor" in outcome.message
+        assert outcome.observed["uid_0"] == ["root", "toor"]
+
+
+def test_a_usable_password_makes_an_account_login_capable() -> None:
+    planted = [*HARDENED, account("games2", 60, shell="/usr/sbin/nologin", login_shell=False, password="yescrypt")]
+    outcome = evaluate_only_declared({"accounts_inventory": planted}, ACCT_PARAMS)
+    assert outcome.status is Status.FAIL and "games2 (password (yescrypt))" in outcome.message
+    assert "accounts in /etc/passwd" in outcome.observed["enumerated"]
+
+
+def test_automation_keys_are_declared_data() -> None:
+    extra = [*HARDENED[:2], {**HARDENED[2], "authorized_keys": [LAB_PRINT, "SHA256:intruder"]}, HARDENED[3]]
+    outcome = evaluate_keys_exact({"accounts_inventory": extra}, ACCT_PARAMS)
+    assert outcome.status is Status.FAIL and "stockade has undeclared keys: SHA256:intruder" in outcome.message
+    undeclared = evaluate_keys_exact({"accounts_inventory": HARDENED}, {**ACCT_PARAMS, "automation_keys": []})
+    assert undeclared.status is Status.FAIL and "automation_keys declares none" in undeclared.message
+    assert evaluate_keys_exact({"accounts_inventory": HARDENED}, ACCT_PARAMS).observed[
+        "automation_keys (declared)"] == [LAB_PRINT]
+
+
+def test_keys_in_any_file_sshd_reads_and_key_commands_and_cas() -> None:
+    files = [{"path": "/etc/ssh/keys/alice", "keys": 1}, {"path": "/home/alice/.ssh/authorized_keys", "keys": 1}]
+    moved = [*HARDENED[:3], {**HARDENED[3], "authorized_keys": [KEY_PRINT, "SHA256:other"], "key_files": files}]
+    outcome = evaluate_keys_exact({"accounts_inventory": moved}, ACCT_PARAMS)
+    assert "alice has undeclared keys: SHA256:other" in outcome.message
+    assert outcome.observed["accounts"]["alice"]["key files read"] == files
+    rooted = [{**HARDENED[0], "authorized_keys": ["SHA256:r"]}, *HARDENED[1:]]
+    assert "root has undeclared keys: SHA256:r" in evaluate_keys_exact({"accounts_inventory": rooted},
+                                                                         ACCT_PARAMS).message
+    command = [{**HARDENED[0], "key_sources": {"authorizedkeyscommand": "/usr/local/bin/keys %u",
+                                               "trustedusercakeys": "/etc/ssh/ca.pub"}}, *HARDENED[1:]]
+    outcome = evaluate_keys_exact({"accounts_inventory": command}, ACCT_PARAMS)
+    assert "authorizedkeyscommand '/usr/local/bin/keys %u' for root" in outcome.message
+    assert "trusts user CA keys /etc/ssh/ca.pub for root" in outcome.message
+    declared = {**ACCT_PARAMS, "key_commands": ["/usr/local/bin/keys %u"], "trusted_user_ca_keys": ["/etc/ssh/ca.pub"]}
+    assert evaluate_keys_exact({"accounts_inventory": command}, declared).status is Status.PASS
+
+
+def test_sshd_token_expansion() -> None:
+    assert expand_tokens(".ssh/authorized_keys", "alice", 1001, "/home/alice") == "/home/alice/.ssh/authorized_keys"
+    assert expand_tokens("/etc/ssh/keys/%u.%U", "alice", 1001, "/home/alice") == "/etc/ssh/keys/alice.1001"
+    assert expand_tokens("%h/k%%", "alice", 1001, "/home/alice") == "/home/alice/k%"
+
+
+def spec(principals: list[dict[str, object]], nopasswd: bool = False) -> dict[str, object]:
+    options = [{"authenticate": False}] if nopasswd else []
+    return {"User_List": principals, "Host_List": [{"hostname": "ALL"}],
+            "Cmnd_Specs": [{"runasusers": [{"username": "ALL"}], "Options": options,
+                            "Commands": [{"command": "ALL"}]}]}
+
+
+SUDOERS = {"files": ["/etc/sudoers", "/etc/sudoers.d/stockade-ops"],
+           "defaults": [{"Options": [{"env_reset": True}]}],
+           "user_specs": [spec([{"username": "root"}]), spec([{"usergroup": "sudo"}]), spec([{"usergroup": "ops"}]),
+                          spec([{"username": "stockade"}], nopasswd=True)]}
+
+
+def test_sudoers_rules_hardened_pass_and_name_the_files() -> None:
+    outcome = evaluate_sudoers_rules({"sudoers_rules": SUDOERS}, SUDO_PARAMS)
+    assert outcome.status is Status.PASS, outcome.message
+    assert "4 rule(s) and 1 Defaults entries in 2 file(s)" in outcome.observed["enumerated"]
+
+
+@pytest.mark.parametrize(("planted", "expected"), [
+    (spec([{"usergroup": "users"}], nopasswd=True), "undeclared principal(s) %users"),
+    (spec([{"username": "mallory"}, {"username": "alice"}]), "undeclared principal(s) mallory"),
+    (spec([{"username": "ALL"}]), "undeclared principal(s) ALL"),
+    (spec([{"userid": 1002}]), "undeclared principal(s) #1002"),
+    (spec([{"usergroup": "ops"}], nopasswd=True), "NOPASSWD sudo rule for %ops"),
+])
+def test_sudoers_rules_catch_undeclared_principals_and_nopasswd(planted: dict[str, object], expected: str) -> None:
+    facts = {"sudoers_rules": {**SUDOERS, "user_specs": [*SUDOERS["user_specs"], planted]}}
+    outcome = evaluate_sudoers_rules(facts, SUDO_PARAMS)
+    assert outcome.status is Status.FAIL and expected in outcome.message
+
+
+def test_sudoers_weakening_defaults() -> None:
+    for default, expected in (({"Options": [{"authenticate": False}]}, "Defaults !authenticate"),
+                              ({"Binding": [{"username": "alice"}], "Options": [{"authenticate": False}]},
+                               "Defaults:alice !authenticate"),
+                              ({"Options": [{"env_reset": False}]}, "Defaults !env_reset")):
+        facts = {"sudoers_rules": {**SUDOERS, "defaults": [default]}}
+        outcome = evaluate_sudoers_rules(facts, SUDO_PARAMS)
+        assert outcome.status is Status.FAIL and expected in outcome.message
+    bound = {"sudoers_rules": {**SUDOERS, "defaults": [{"Binding": [{"username": "stockade"}],
+                                                        "Options": [{"authenticate": False}]}]}}
+    assert evaluate_sudoers_rules(bound, SUDO_PARAMS).status is Status.PASS
+    with pytest.raises(MissingFact):
+        evaluate_sudoers_rules({"sudoers_rules": {"error": "command not found"}}, SUDO_PARAMS)

@@ -84,7 +84,7 @@ def test_ssh_01_is_automated_by_the_sshd_check(catalogue: Catalogue) -> None:
     assert control.automation is Automation.AUTOMATED
     assert control.severity is Severity.HIGH
     assert control.clauses == ("SYS-ACCESS",)
-    assert control.checks == ("sshd_no_root_no_password_login",)
+    assert control.checks == ("sshd_no_root_no_password_login", "sshd_match_contexts_no_root_no_password")
     assert control.enforced_by is not None
     assert (control.enforced_by.role, control.enforced_by.tags) == ("sshd", ("ssh_01",))
     assert control.enforced_by.harden_command == "stockade harden -i INVENTORY --tags ssh_01"
@@ -289,12 +289,16 @@ def unknown_check(policy: Documents, controls: Documents) -> str:
             "(did you mean 'sshd_no_root_no_password_login'?)")
 
 
+_SCHEMA_OF_TYPE: dict[str, dict[str, Any]] = {
+    "int": {"min": 0}, "bool": {}, "list": {"items": {"type": "str", "max_length": 10}}, "str": {"max_length": 10}}
+
+
 def _with_parameter(controls: Documents, parameter_type: str, default: Any) -> str:
     index = _at(controls, "TLS-01")
     controls["controls"][index]["parameters"]["extra"] = {
-        "type": parameter_type, "default": default, "description": "d"}
-    return f"controls.yml: controls[{index}].parameters.extra.default: default {default!r} is not of the " \
-           f"declared type {parameter_type}"
+        "type": parameter_type, **_SCHEMA_OF_TYPE[parameter_type], "default": default, "description": "d"}
+    return f"controls.yml: controls[{index}].parameters.extra.default: default {default!r} is not allowed by its " \
+           f"schema: expected {parameter_type}, got"
 
 
 def int_parameter_with_str_default(policy: Documents, controls: Documents) -> str:

@@ -82,8 +82,9 @@ def test_audit_of_the_local_machine_through_testinfra_local_backend(tmp_path: Pa
     [run_dir] = [p for p in tmp_path.iterdir() if p.is_dir()]  # beside it: history.sqlite, chain head
     document = json.loads((run_dir / "results.json").read_text())
     validate_results(document)
-    [finding] = document["findings"]
-    assert finding["evidence"]["source"].endswith("via local://local")
+    findings = document["findings"]
+    assert findings and {finding["control_id"] for finding in findings} == {"SSH-01"}
+    assert all(finding["evidence"]["source"].endswith("via local://local") for finding in findings)
     assert document["metadata"]["inventory"] == "local://"
 
 

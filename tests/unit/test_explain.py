@@ -39,8 +39,8 @@ controls:
     checks: [one_holds]
     references: {nist_800_53_r5: [AC-17], gdpr: [Art. 32(1)(b)]}
     parameters:
-      limit: {type: int, default: 3, description: How many.}
-      names: {type: list, default: [a, b], description: Which ones.}
+      limit: {type: int, min: 0, default: 3, description: How many.}
+      names: {type: list, items: {type: str, max_length: 10}, default: [a, b], description: Which ones.}
   - id: TWO-01
     title: "Two: it will be checked"
     severity: low

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
@@ -170,17 +171,41 @@ def test_pwhistory() -> None:
     assert outcome.status is Status.FAIL and "remember is 2" in outcome.message
 
 
+def pam_d(**contents: str) -> dict[str, dict[str, dict[str, str]]]:
+    return {"pam_d_files": {"files": {name.replace("_", "-"): text for name, text in contents.items()}}}
+
+
 def test_no_empty_passwords() -> None:
-    fresh = evaluate_no_empty_passwords({**files(pam_common_auth=FRESH_AUTH, pam_common_password=FRESH_PASSWORD,
-                                                 pam_common_account=FRESH_ACCOUNT),
+    fresh = evaluate_no_empty_passwords({**pam_d(common_auth=FRESH_AUTH, common_password=FRESH_PASSWORD,
+                                                 common_account=FRESH_ACCOUNT),
                                          "shadow_summary": SHADOW_FRESH}, PAM01)
-    assert fresh.status is Status.FAIL and "nullok" in fresh.message
-    hardened_facts = {**files(pam_common_auth=HARDENED_AUTH, pam_common_password=HARDENED_PASSWORD,
-                              pam_common_account=HARDENED_ACCOUNT), "shadow_summary": SHADOW_FRESH}
+    assert fresh.status is Status.FAIL and "common-auth:2: auth [success=1 default=ignore] pam_unix.so nullok" \
+        in fresh.message
+    hardened_facts = {**pam_d(common_auth=HARDENED_AUTH, common_password=HARDENED_PASSWORD,
+                              common_account=HARDENED_ACCOUNT), "shadow_summary": SHADOW_FRESH}
     assert evaluate_no_empty_passwords(hardened_facts, PAM01).status is Status.PASS
     empty = {**hardened_facts, "shadow_summary": [*SHADOW_FRESH, account("bob", 1001, empty=True)]}
     outcome = evaluate_no_empty_passwords(empty, PAM01)
     assert outcome.status is Status.FAIL and "bob" in outcome.message
+    # nullok in any file, on any module (pam_unix in common-password, a service of its own)
+    anywhere = pam_d(common_auth=HARDENED_AUTH, common_password=HARDENED_PASSWORD.replace("obscure", "nullok obscure"),
+                     sshd="auth required pam_google_authenticator.so nullok\n")
+    outcome = evaluate_no_empty_passwords({**anywhere, "shadow_summary": SHADOW_FRESH}, PAM01)
+    assert "common-password:3" in outcome.message and "sshd:1" in outcome.message
+
+
+def test_faillock_reads_the_last_line_as_pam_faillock_does() -> None:
+    for appended, expected in (("deny = 0\n", "deny is 0 (0 disables the lockout)"), ("deny = 50\n", "deny is 50")):
+        outcome = evaluate_faillock(files(pam_common_auth=HARDENED_AUTH, pam_common_account=HARDENED_ACCOUNT,
+                                          faillock_conf=FAILLOCK_HARDENED + appended), PAM01)
+        assert outcome.status is Status.FAIL and expected in outcome.message
+
+
+def test_login_defs_last_line_wins() -> None:
+    alice = account("alice", 1001, "yescrypt", usable=True, max_days="365", min_days="1", warn="14")
+    shadow = {"shadow_summary": [*SHADOW_FRESH, alice]}
+    appended = evaluate_aging({**files(login_defs=LOGIN_DEFS_HARDENED + "PASS_MAX_DAYS 99999\n"), **shadow}, PAM01)
+    assert appended.status is Status.FAIL and "PASS_MAX_DAYS is 99999" in appended.message
 
 
 def test_aging() -> None:
@@ -213,3 +238,17 @@ def test_shadow_schemes() -> None:
     assert outcome.status is Status.FAIL and "md5crypt: bob" in outcome.message and "alice" not in outcome.message
     with pytest.raises(MissingFact):
         evaluate_shadow_schemes({"shadow_summary": {"error": "Permission denied"}}, PAM02)
+
+
+def test_compliant_candidates_hold_the_rules_by_construction() -> None:
+    """cracklib refuses more than 4 ASCII-adjacent neighbours ("too simplistic/systematic"); pwquality counts
+    repeats, class runs, sequences and the user name: none of them may ever occur (20000 draws)."""
+    from checks.collect.pam import _compliant_candidate, _pam_classes
+
+    for _ in range(20000):
+        candidate = _compliant_candidate()
+        assert len(candidate) == 32 and _pam_classes(candidate) == 4
+        assert len(set(candidate)) == 32  # no repeat, no palindrome, every character different
+        assert all(abs(ord(a) - ord(b)) > 1 for a, b in itertools.pairwise(candidate))
+        assert not any(a.isalpha() and b.isalpha() for a, b in itertools.pairwise(candidate))
+        assert not set("rootROOT") & set(candidate)

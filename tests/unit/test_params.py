@@ -40,8 +40,9 @@ def test_inventory_overrides_one_parameter() -> None:
 @pytest.mark.parametrize(("overrides", "message"), [
     ({"PATCH-02": {}}, "stockade_params.PATCH-02: unknown control"),
     ({"PATCH-01": {"max_days": 3}}, "stockade_params.PATCH-01.max_days: unknown parameter"),
-    ({"PATCH-01": {"max_pending_days": "3"}}, "stockade_params.PATCH-01.max_pending_days: expected int, got '3'"),
-    ({"PATCH-01": {"max_pending_days": True}}, "expected int, got True"),
+    ({"PATCH-01": {"max_pending_days": "3"}},
+     "stockade_params.PATCH-01.max_pending_days: expected int, got a string '3'"),
+    ({"PATCH-01": {"max_pending_days": True}}, "expected int, got a boolean True"),
     ({"PATCH-01": [1]}, "stockade_params.PATCH-01 must be a mapping"),
 ])
 def test_bad_overrides_name_the_inventory_host_and_key(overrides: dict[str, Any], message: str) -> None:

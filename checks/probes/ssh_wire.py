@@ -1,5 +1,5 @@
 """What an SSH server offers on the wire, seen from the controller: its KEXINIT lists (key exchange, host-key
-algorithms, ciphers, MACs), its version banner, and the size of the RSA host key it signs with.
+algorithms, ciphers, MACs, compression), its version banner, and the size of the RSA host key it signs with.
 
 Two connections per host, neither authenticates: one reads the server's KEXINIT (sent in clear right after the
 banners), one completes a key exchange restricted to rsa-sha2 host keys to receive the RSA host key. OpenSSH 10
@@ -23,7 +23,8 @@ CLIENT_BANNER = b"SSH-2.0-stockade_probe\r\n"
 MSG_KEXINIT = 20
 RSA_SHA2 = ("rsa-sha2-512", "rsa-sha2-256")
 KEXINIT_FIELDS = ("kex_algorithms", "host_key_algorithms", "ciphers_client_to_server", "ciphers_server_to_client",
-                  "macs_client_to_server", "macs_server_to_client")
+                  "macs_client_to_server", "macs_server_to_client", "compression_client_to_server",
+                  "compression_server_to_client")
 
 
 def _read_exact(sock: socket.socket, count: int) -> bytes:
@@ -50,13 +51,18 @@ def _read_banner(sock: socket.socket) -> str:
 
 
 def parse_kexinit(payload: bytes) -> dict[str, list[str]]:
-    """A KEXINIT payload (message number, 16-byte cookie, ten name-lists, ...) as its first six lists."""
+    """A KEXINIT payload (message number, 16-byte cookie, ten name-lists, ...) as its first eight lists (the last
+    two, languages, are always empty in practice)."""
     if not payload or payload[0] != MSG_KEXINIT:
         raise ValueError(f"expected KEXINIT (20), got message {payload[:1].hex() or 'nothing'}")
     offset = 17
     lists: dict[str, list[str]] = {}
     for name in KEXINIT_FIELDS:
+        if offset + 4 > len(payload):
+            raise ValueError(f"KEXINIT ends before its {name} list")
         (length,) = struct.unpack(">I", payload[offset:offset + 4])
+        if offset + 4 + length > len(payload):
+            raise ValueError(f"KEXINIT {name} list runs past the packet")
         text = payload[offset + 4:offset + 4 + length].decode("ascii")
         lists[name] = [item for item in text.split(",") if item]
         offset += 4 + length

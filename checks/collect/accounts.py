@@ -56,7 +56,10 @@ _SSHD_KEY_SOURCES = ("authorizedkeysfile", "authorizedkeyscommand", "authorizedk
 
 def sshd_key_sources(name: str) -> dict[str, str]:
     """sshd's effective key settings for a connection as `name` (Match blocks applied): what sshd itself reads."""
-    proc = subprocess.run(["/usr/sbin/sshd", "-T", "-C", f"user={name},host=,addr="], capture_output=True,
+    # Every field sshd may need: once a Match block tests the local address or port, sshd -T refuses a spec
+    # without them (exit 255). The local port is sshd's usual one, what a login from the network meets.
+    spec = f"user={name},host=stockade-audit.invalid,addr=203.0.113.10,laddr=127.0.0.1,lport=22"
+    proc = subprocess.run(["/usr/sbin/sshd", "-T", "-C", spec], capture_output=True,
                           text=True, timeout=COMMAND_TIMEOUT, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"sshd -T -C user={name} exit {proc.returncode}: {proc.stderr.strip()[-200:]}")

@@ -136,7 +136,8 @@ def sshd_auth_per_user() -> dict[str, Any]:
     """sshd's effective authentication settings for each human account (Match blocks applied)."""
     result: dict[str, Any] = {}
     for entry in _pam_human_accounts():
-        spec = f"user={entry.pw_name},host=localhost,addr=127.0.0.1"
+        # laddr/lport too: sshd -T refuses a spec without them once a Match block tests them.
+        spec = f"user={entry.pw_name},host=localhost,addr=127.0.0.1,laddr=127.0.0.1,lport=22"
         try:
             proc = subprocess.run(["/usr/sbin/sshd", "-T", "-C", spec], capture_output=True, text=True,
                                   timeout=COMMAND_TIMEOUT, check=False)

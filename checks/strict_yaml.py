@@ -1,6 +1,7 @@
 """YAML loaders stricter than yaml.SafeLoader, for files people edit by hand (the catalogue, waivers, attestations).
 
-Use them as `yaml.load(text, Loader=UniqueKeyLoader)`: both are yaml.SafeLoader subclasses.
+Use them as `yaml.load(text, Loader=UniqueKeyLoader)`: both are safe loaders (SafeConstructor), on libyaml's
+C parser when PyYAML has it (the catalogue parses ~10x faster: it is on every audit's path).
 """
 
 from __future__ import annotations
@@ -25,7 +26,10 @@ class DuplicateKeyError(yaml.constructor.ConstructorError):
         self.first_line = first.line + 1
 
 
-class UniqueKeyLoader(yaml.SafeLoader):
+_SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class UniqueKeyLoader(_SAFE_LOADER):  # type: ignore[valid-type,misc]
     """yaml.SafeLoader that refuses a key given twice in one mapping (safe_load keeps the last silently)."""
 
     def construct_mapping(self, node: yaml.nodes.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
@@ -40,7 +44,8 @@ class UniqueKeyLoader(yaml.SafeLoader):
                 continue
             if first is not key_node.start_mark:
                 raise DuplicateKeyError(key, first, key_node.start_mark)
-        return super().construct_mapping(node, deep=deep)
+        mapping: dict[Hashable, Any] = super().construct_mapping(node, deep=deep)
+        return mapping
 
 
 class DatesAsTextLoader(UniqueKeyLoader):

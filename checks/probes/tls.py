@@ -507,6 +507,7 @@ def _resolve(address: str) -> str:
         return str(socket.getaddrinfo(address, None, proto=socket.IPPROTO_TCP)[0][4][0])
 
 
+# Meets no limiter: handshakes to the TLS ports, and sslyze's one HTTP request is for "/" (not a limited path).
 @probe("tls_scan", params=(Param("TLS-01", "ports"), Param("TLS-03", "ca_file")))
 def tls_scan(target: ProbeTarget, params: Params) -> dict[str, Any]:
     endpoints = endpoints_for(target, params)

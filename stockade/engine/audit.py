@@ -32,8 +32,10 @@ from stockade.errors import EXIT_ERROR, UsageError
 from stockade.progress import Progress
 
 # Hosts audited at once (--concurrency). A host's work is mostly waiting on the network: its collector and
-# probes each hold a thread, not a core. A dead host holds its worker for the connect timeout only.
-DEFAULT_CONCURRENCY = 32
+# probes each hold a thread, not a core (so at most --concurrency x (1 + probes) threads, and the fleet's TLS
+# scan at most --concurrency servers at once). 64 keeps a 50-host fleet in one wave, so every host's TLS
+# endpoints join the fleet's first scan. A dead host holds its worker for the connect timeout only.
+DEFAULT_CONCURRENCY = 64
 
 # Documented in README.md.
 EXIT_OK = 0

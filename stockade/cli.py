@@ -55,6 +55,8 @@ FORMATS = ("json", "html", "junit", "sarif", "oscal")
 
 
 def _audit(args: argparse.Namespace) -> int:
+    from concurrent.futures import ThreadPoolExecutor
+
     from stockade.engine.audit import exit_code, plan_audit, print_summary, run_audit
     from stockade.engine.targets import load_targets, url_targets
     from stockade.history_commands import Recorder
@@ -68,13 +70,16 @@ def _audit(args: argparse.Namespace) -> int:
     if (args.inventory is None) == (not args.target):
         raise UsageError("give either -i INVENTORY or --target URL (not both)")
     controls = [c.strip() for c in args.controls.split(",") if c.strip()] if args.controls else None
-    plan = plan_audit(controls, args.waivers, args.attestations, timeout=args.timeout,
-                      connect_timeout=args.connect_timeout, concurrency=args.concurrency)
     use_ansible_environment()
-    if args.inventory is not None:
-        targets, origin = load_targets(args.inventory, args.limit), str(args.inventory)
-    else:
-        targets, origin = url_targets(args.target), ",".join(args.target)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # `ansible-inventory` runs in its own process on the other core while this one loads the catalogue.
+        inventory = pool.submit(load_targets, args.inventory, args.limit) if args.inventory is not None else None
+        plan = plan_audit(controls, args.waivers, args.attestations, timeout=args.timeout,
+                          connect_timeout=args.connect_timeout, concurrency=args.concurrency)
+        if inventory is not None:
+            targets, origin = inventory.result(), str(args.inventory)
+        else:
+            targets, origin = url_targets(args.target), ",".join(args.target)
     recorder = Recorder.open(args)  # history and signing key: bad input before any host is contacted
     try:
         result = run_audit(plan, targets, origin)

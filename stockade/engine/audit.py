@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import sys
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -102,6 +102,9 @@ def host_plan_for(plan: AuditPlan, target: Target, origin: str) -> HostPlan:
     return host_plan(plan.checks, resolve_params(controls, target.variables, where), target.variables, where)
 
 
+COLLECTOR = "(collector)"  # the collector's session, among a probe's predecessors
+
+
 def _prerequisites(host: HostPlan) -> dict[str, tuple[str, ...]]:
     """Each probe's declared predecessors: a probe that trips a limiter waits for the collector (if the
     collector's session meets that limiter) and for every probe that meets it; the others wait for nothing."""
@@ -115,9 +118,6 @@ def _prerequisites(host: HostPlan) -> dict[str, tuple[str, ...]]:
         meeting = [other for other in names if other in PROBES and trips in PROBES[other].meets]
         waits[name] = (*((COLLECTOR,) if trips in COLLECTOR_MEETS and host.fact_keys else ()), *meeting)
     return waits
-
-
-COLLECTOR = "(collector)"
 
 
 def audit_target(plan: AuditPlan, target: Target, host: HostPlan, fleet_tls: FleetTls | None = None,
@@ -144,8 +144,7 @@ def audit_target(plan: AuditPlan, target: Target, host: HostPlan, fleet_tls: Fle
             running[fleet_tls_probe] = fleet_tls.ready(target.name)
 
         def after(name: str) -> Any:
-            for before in waits[name]:
-                running[before].result()
+            wait([running[before] for before in waits[name]])  # done, whatever their outcome
             return run_probe(probe_target, name, host.probe_params[name])
 
         # Those without predecessors first, so a waiting probe never waits on one not yet submitted.

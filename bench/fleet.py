@@ -76,9 +76,9 @@ def sessions_during(host: str, since: float, until: float) -> dict[str, int]:
     out = ssh(host, f"sudo journalctl -q -o cat -u ssh --since @{int(since)} --until @{int(until) + 1}").stdout
     methods: dict[str, int] = {}
     for line in out.splitlines():
-        if line.startswith("Accepted "):
-            method = line.split()[1]
-            methods[method] = methods.get(method, 0) + 1
+        login = re.match(r"Accepted (\S+) for ", line)  # not "Accepted key ... found at": a key lookup
+        if login:
+            methods[login.group(1)] = methods.get(login.group(1), 0) + 1
     return {"total": sum(methods.values()), **methods}
 
 
@@ -89,8 +89,8 @@ def one_host(release: str, last: dict[str, Any]) -> dict[str, Any]:
     harden = subprocess.run([*STOCKADE, "harden", "-i", str(INVENTORY)], capture_output=True, text=True,
                             check=False)
     harden_s = round(time.perf_counter() - started, 1)
-    installed = ssh(host, "sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q lynis >/dev/null 2>&1; "
-                          "command -v lynis")
+    installed = ssh(host, "sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q lynis 2>&1 | tail -3; "
+                          "sudo sh -c 'command -v lynis'")
     audit(INVENTORY)  # warm: host keys, caches
     time.sleep(2)
     since = time.time()
@@ -107,7 +107,7 @@ def one_host(release: str, last: dict[str, Any]) -> dict[str, Any]:
         result["lynis_exit"] = lynis.stdout.strip()
         result["lynis_over_stockade"] = round(result["lynis_s"] / stockade_run["seconds"], 1)
     else:
-        result["lynis"] = f"not installed: {installed.stderr.strip()[-200:]}"
+        result["lynis"] = f"not installed: {(installed.stdout + installed.stderr).strip()[-300:]}"
     return result
 
 

@@ -137,8 +137,8 @@ def probe_path(scheme: str, address: str, port: int, server_name: str, path: str
     }
 
 
-# Empties the 429 bucket of the rate-limited paths: anything else sent there afterwards would meet 429. No
-# other probe and not the collector send there, so it starts with them (its steady series sets its length).
+# Empties the 429 bucket of the rate-limited paths: anything else sent there afterwards would meet 429. It
+# waits for the TLS scan, which would slow the burst down (see tls_scan), not for the collector.
 @probe("rate_limit_burst", params=tuple(Param("WEB-01", name) for name in (
     "rate_limited_paths", "port", "scheme", "burst_requests", "steady_requests", "steady_interval_ms")),
        trips=HTTP_RATE_LIMIT)

@@ -28,7 +28,7 @@ def test_a_limiter_probe_waits_for_exactly_the_connections_that_meet_its_limiter
                                 "ssh_new_connection_burst", "rate_limit_burst"))
     assert SSH_CONNECTION_RATE in COLLECTOR_MEETS
     assert set(waits["ssh_new_connection_burst"]) == {COLLECTOR, "fw_port_scan", "mfa_login", "ssh_wire"}
-    assert waits["rate_limit_burst"] == ()  # nobody else sends to the rate-limited paths: it starts at once
+    assert waits["rate_limit_burst"] == ("tls_scan",)  # the scan would slow the burst down; the collector not
     assert all(waits[name] == () for name in ("fw_port_scan", "mfa_login", "ssh_wire", "tls_scan", "http_redirect"))
 
 

@@ -34,3 +34,4 @@ integration: setup
 
 bench: setup
 	$(VENV)/python -m bench.lab_and_audit $(DEMO_RELEASE)
+	$(VENV)/python -m bench.fleet $(DEMO_RELEASE)

@@ -169,8 +169,9 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("--timeout", type=int, default=120, help="seconds a host may take to report (default 120)")
     audit.add_argument("--connect-timeout", type=float, default=10.0,
                        help="seconds until a host whose SSH does not answer has every check ERROR (default 10)")
-    audit.add_argument("--concurrency", type=int, default=32,
-                       help="hosts audited at once; each host's collector and probes run together (default 32)")
+    audit.add_argument("--concurrency", type=int, default=64,
+                       help="hosts audited at once; each host's collector and probes run together, and the "
+                            "fleet's one TLS scan holds at most this many servers at once (default 64)")
     history_commands.add_audit_options(audit)
     audit.set_defaults(handler=_audit)
     history_commands.register(commands)

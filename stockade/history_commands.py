@@ -1,8 +1,10 @@
-"""`stockade history`, `stockade diff`, `stockade verify`, and what `stockade audit` does after a run.
+"""`stockade history`, `stockade diff`, `stockade verify`, `stockade merge`, and what `stockade audit` does
+after a run.
 
 Exit codes: ``history`` 0; ``diff`` 0 without regression, 1 when a finding regressed or a new finding
 fails or errs, 2 on bad input; ``verify`` 0 when the run and its chain are intact, 1 when a file was
-changed or a run removed (each problem names the file or run), 2 on bad input.
+changed or a run removed (each problem names the file or run), 2 on bad input; ``merge`` as ``audit`` (0, 1 when
+a finding fails, 3 when one errs, 2 on bad input).
 """
 
 from __future__ import annotations
@@ -188,8 +190,31 @@ def verify_command(args: argparse.Namespace) -> int:
     return EXIT_TAMPERED if report.problems else 0
 
 
+def merge_command(args: argparse.Namespace) -> int:
+    """Shard runs (run directories) into one run, written, signed and recorded as an audit's would be."""
+    from checks.catalogue import load_catalogue
+    from stockade.engine.audit import exit_code, print_summary
+    from stockade.history.merge import Shard, merge_runs
+    from stockade.report.writer import FORMATS
+
+    formats = [name.strip() for name in args.format.split(",") if name.strip()]
+    unknown = sorted(set(formats) - set(FORMATS))
+    if unknown or not formats:
+        raise UsageError(f"--format: unknown format(s) {', '.join(unknown) or '(none)'} "
+                         f"(choose from {', '.join(FORMATS)})")
+    shards = [Shard(str(path), load_results(path)) for path in args.runs]
+    result = merge_runs(shards, load_catalogue())
+    recorder = Recorder.open(args)
+    try:
+        written = recorder.write(result, args.output / result.metadata.run_id, formats)
+    finally:
+        recorder.close()
+    print_summary(result, written)
+    return exit_code(result)
+
+
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """The `history`, `diff` and `verify` subcommands."""
+    """The `history`, `diff`, `verify` and `merge` subcommands."""
     history = commands.add_parser("history", help="list the recorded audit runs (and apply retention)")
     add_history_options(history, retention=True)
     history.add_argument("-o", "--output", type=Path, default=Path("reports"),
@@ -214,3 +239,13 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     verify.add_argument("run_dir", type=Path, metavar="RUN_DIR")
     verify.add_argument("--public-key", type=Path, metavar="FILE", help="the signing key to trust (PEM)")
     verify.set_defaults(handler=verify_command)
+
+    merge = commands.add_parser("merge", help="shard runs (e.g. one per --limit shard) into one run and report")
+    merge.add_argument("runs", nargs="+", type=Path, metavar="RUN_DIR",
+                       help="the shards' run directories (reports/<run-id>) or their results.json")
+    merge.add_argument("-o", "--output", type=Path, default=Path("reports"),
+                       help="the merged run goes to OUTPUT/<run-id>/ (default reports)")
+    merge.add_argument("--format", default="json,html,junit,sarif",
+                       help="comma-separated: json, html, junit, sarif, oscal (default json,html,junit,sarif)")
+    add_audit_options(merge)
+    merge.set_defaults(handler=merge_command)

@@ -5,9 +5,12 @@ Nothing here changes the host: no `apt-get update` (the host's existing package 
 freshness is reported), pending updates come from `apt-get -s` (a simulation, without taking apt's lock).
 """
 
+import contextlib
 import gzip
 import os
 import re
+import shutil
+import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +25,7 @@ _PATCHING_UU_LOG_DIR = Path("/var/log/unattended-upgrades")
 _PATCHING_RELEASE_FIELDS = ("Origin", "Label", "Suite", "Codename", "Version", "Date", "Valid-Until")
 # Read-only apt: no lock, and the binary caches are built in memory instead of rewritten in /var/cache/apt.
 _PATCHING_APT_RO = ["-o", "Debug::NoLocking=1", "-o", "Dir::Cache::pkgcache=", "-o", "Dir::Cache::srcpkgcache="]
+_PATCHING_SYSTEM_PKGCACHE = Path("/var/cache/apt/pkgcache.bin")
 _PATCHING_INST = re.compile(r"^Inst (\S+) \[([^\]]+)\] \((\S+) ")
 # unattended-upgrades log lines worth keeping: run boundaries, what it did, and what went wrong.
 _PATCHING_UU_KEEP = re.compile(r" (ERROR|WARNING|CRITICAL) |Starting unattended upgrades script|All upgrades installed|"
@@ -53,10 +57,10 @@ def _patching_release_header(path: Path) -> dict[str, str]:
     return fields
 
 
-def _patching_configured_suites() -> list[dict[str, Any]]:
+def _patching_configured_suites(apt_ro: list[str] = _PATCHING_APT_RO) -> list[dict[str, Any]]:
     """Every suite of the configured sources (`apt-get indextargets --no-release-info`, which lists what
     `apt-get update` would fetch) with the Release list file the host holds for it, or None."""
-    targets = run_command(["apt-get", *_PATCHING_APT_RO, "indextargets", "--no-release-info",
+    targets = run_command(["apt-get", *apt_ro, "indextargets", "--no-release-info",
                            "--format", "$(REPO_URI) $(RELEASE) $(FILENAME)", "Identifier: Packages"])
     if targets.get("rc") != 0:
         return [{"error": targets.get("error") or targets.get("stderr", "")}]
@@ -77,21 +81,36 @@ def _patching_configured_suites() -> list[dict[str, Any]]:
     return [{"repo": repo, "suite": suite, "release_file": found} for (repo, suite), found in suites.items()]
 
 
+def _patching_private_cache(directory: str) -> list[str]:
+    """apt options for binary caches in `directory`, a private copy of the system's (apt still validates it
+    against the package lists and rebuilds it there if stale): apt's four runs below build the cache at most
+    once (not four times in memory), and /var/cache/apt is never written."""
+    with contextlib.suppress(OSError):  # no system cache, or unreadable: the first run builds one there
+        shutil.copyfile(_PATCHING_SYSTEM_PKGCACHE, Path(directory) / "pkgcache.bin")
+    return ["-o", "Debug::NoLocking=1", "-o", f"Dir::Cache::pkgcache={directory}/pkgcache.bin",
+            "-o", f"Dir::Cache::srcpkgcache={directory}/srcpkgcache.bin"]
+
+
 @fact("patching_pending_updates")
 def _patching_pending_updates() -> dict[str, Any]:
-    simulation = run_command(["apt-get", "-s", *_PATCHING_APT_RO, "dist-upgrade"])
-    names = sorted({m.group(1) for m in map(_PATCHING_INST.match, str(simulation.get("stdout", "")).splitlines()) if m})
+    with tempfile.TemporaryDirectory(prefix="stockade-apt-") as directory:
+        apt_ro = _patching_private_cache(directory)
+        simulation = run_command(["apt-get", "-s", *apt_ro, "dist-upgrade"])  # builds the cache if stale
+        names = sorted({m.group(1) for m in map(_PATCHING_INST.match, str(simulation.get("stdout", "")).splitlines())
+                        if m})
+        policy = run_command(["apt-cache", *apt_ro, "policy", *names]) if names else None
+        sources_policy = run_command(["apt-cache", *apt_ro, "policy"])
+        suites = _patching_configured_suites(apt_ro)
     releases = {}
     for path in sorted(_PATCHING_LISTS.glob("*Release")):
         if path.name.endswith(("_InRelease", "_Release")):
             releases[path.name] = {"mtime": _patching_mtime(path), **_patching_release_header(path)}
-    suites = _patching_configured_suites()
     downloaded = {p.name: _patching_mtime(p) for p in sorted(_PATCHING_ARCHIVES.glob("*.deb"))}
     return {
         "collected_at": _patching_now(),
         "simulation": simulation,
-        "policy": run_command(["apt-cache", *_PATCHING_APT_RO, "policy", *names]) if names else None,
-        "sources": run_command(["apt-cache", *_PATCHING_APT_RO, "policy"]),
+        "policy": policy,
+        "sources": sources_policy,
         "releases": releases,
         "suites": suites,
         "downloaded": downloaded,

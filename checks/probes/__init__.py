@@ -33,26 +33,39 @@ class ProbeTarget:
 
 ProbeFunction = Callable[[ProbeTarget, Params], Any]
 
+# Limiters on a host that a probe's burst trips, and that other connections then meet (dropped, or 429):
+SSH_CONNECTION_RATE = "ssh-connection-rate"  # SSH-02's per-source meter on new connections to the SSH port
+HTTP_RATE_LIMIT = "http-rate-limit"  # WEB-01's 429 buckets of the rate-limited paths
+# The collector's own SSH session is a new connection to the SSH port too.
+COLLECTOR_MEETS = (SSH_CONNECTION_RATE,)
+
 
 @dataclass(frozen=True)
 class Probe:
     name: str
     function: ProbeFunction
     params: tuple[Param, ...] = ()  # every parameter it reads, as params[param.key]
-    # It trips a limiter on the host (a connection-rate meter, a 429 bucket) that would turn the other
-    # probes' and the collector's connections away: it runs after all of them.
-    trips_limiter: bool = False
+    # The limiter it trips on the host (a connection-rate meter, a 429 bucket), which would turn away the
+    # connections that meet it: it runs after the collector and every probe that declares it in `meets`.
+    trips: str | None = None
+    meets: tuple[str, ...] = ()  # the limiters its own connections pass through
+
+    @property
+    def trips_limiter(self) -> bool:
+        return self.trips is not None
 
 
 PROBES: dict[str, Probe] = {}
 
 
-def probe(name: str, params: tuple[Param, ...] = (), trips_limiter: bool = False,
+def probe(name: str, params: tuple[Param, ...] = (), trips: str | None = None, meets: tuple[str, ...] = (),
           ) -> Callable[[ProbeFunction], ProbeFunction]:
     def register(function: ProbeFunction) -> ProbeFunction:
         if name in PROBES:
             raise ValueError(f"probe {name!r} registered twice")
-        PROBES[name] = Probe(name, function, params, trips_limiter)
+        if trips and meets:  # it waits for its limiter's other users; waiting on another limiter could cycle
+            raise ValueError(f"probe {name!r}: a probe that trips a limiter cannot also wait for another")
+        PROBES[name] = Probe(name, function, params, trips, meets)
         return function
 
     return register

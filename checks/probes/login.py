@@ -21,7 +21,7 @@ import paramiko
 import pyotp
 
 from checks.model import Param, Params
-from checks.probes import ProbeTarget, probe
+from checks.probes import SSH_CONNECTION_RATE, ProbeTarget, probe
 
 CONNECT_TIMEOUT = 10.0
 
@@ -130,7 +130,8 @@ def login_trials(target: ProbeTarget, user: str, key: paramiko.PKey, seed: str) 
     return {"key_alone": key_alone, "key_and_code": {**with_code, "step": step}, "same_code_again": reused}
 
 
-@probe("mfa_login", params=(Param("MFA-01", "probe_key_file"), Param("MFA-01", "exempt_accounts")))
+@probe("mfa_login", params=(Param("MFA-01", "probe_key_file"), Param("MFA-01", "exempt_accounts")),
+       meets=(SSH_CONNECTION_RATE,))
 def mfa_login(target: ProbeTarget, params: Params) -> dict[str, Any]:
     variables = target.variables
     elected = elected_accounts(variables)

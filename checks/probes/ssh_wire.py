@@ -16,7 +16,7 @@ from typing import Any
 import paramiko
 
 from checks.model import Params
-from checks.probes import ProbeTarget, probe
+from checks.probes import SSH_CONNECTION_RATE, ProbeTarget, probe
 
 TIMEOUT_SECONDS = 10
 CLIENT_BANNER = b"SSH-2.0-stockade_probe\r\n"
@@ -98,7 +98,7 @@ def rsa_host_key(address: str, port: int, offered: list[str]) -> dict[str, Any]:
         sock.close()
 
 
-@probe("ssh_wire")
+@probe("ssh_wire", meets=(SSH_CONNECTION_RATE,))
 def ssh_wire(target: ProbeTarget, params: Params) -> dict[str, Any]:
     offer = read_server_offer(target.address, target.ssh_port)
     return {"address": f"{target.address}:{target.ssh_port}", **offer,

@@ -5,20 +5,23 @@ from __future__ import annotations
 import secrets
 import sys
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 from checks.catalogue import Catalogue, Control, load_catalogue
 from checks.model import Check, Status
-from checks.probes import PROBES, run_probe
+from checks.probes import COLLECTOR_MEETS, PROBES, run_probe
 from checks.registry import ALL_CHECKS
 from stockade import __version__
 from stockade.engine.attestations import Attestation, attestation_findings, load_attestations
 from stockade.engine.collect import DEFAULT_TIMEOUT_SECONDS, collect, empty_collection, unreachable_collection
 from stockade.engine.declared import HostPlan, host_plan
 from stockade.engine.evaluate import evaluate
+from stockade.engine.fleet_tls import PROBE as fleet_tls_probe
+from stockade.engine.fleet_tls import FleetTls
 from stockade.engine.model import Finding, RunMetadata, RunResult
 from stockade.engine.params import resolve_params
 from stockade.engine.reachability import DEFAULT_CONNECT_TIMEOUT_SECONDS, ssh_silence
@@ -29,8 +32,10 @@ from stockade.errors import EXIT_ERROR, UsageError
 from stockade.progress import Progress
 
 # Hosts audited at once (--concurrency). A host's work is mostly waiting on the network: its collector and
-# probes each hold a thread, not a core. A dead host holds its worker for the connect timeout only.
-DEFAULT_CONCURRENCY = 32
+# probes each hold a thread, not a core (so at most --concurrency x (1 + probes) threads, and the fleet's TLS
+# scan at most --concurrency servers at once). 64 keeps a 50-host fleet in one wave, so every host's TLS
+# endpoints join the fleet's first scan. A dead host holds its worker for the connect timeout only.
+DEFAULT_CONCURRENCY = 64
 
 # Documented in README.md.
 EXIT_OK = 0
@@ -97,31 +102,67 @@ def host_plan_for(plan: AuditPlan, target: Target, origin: str) -> HostPlan:
     return host_plan(plan.checks, resolve_params(controls, target.variables, where), target.variables, where)
 
 
-def _probes_in_order(host: HostPlan) -> tuple[list[str], list[str]]:
-    """Probes that run alongside the collector, and those that trip a limiter and so run after them."""
+COLLECTOR = "(collector)"  # the collector's session, among a probe's predecessors
+
+
+def _prerequisites(host: HostPlan) -> dict[str, tuple[str, ...]]:
+    """Each probe's declared predecessors: a probe that trips a limiter waits for the collector (if the
+    collector's session meets that limiter) and for every probe that meets it; the others wait for nothing."""
     names = sorted(host.probe_params)
-    limiters = [name for name in names if name in PROBES and PROBES[name].trips_limiter]
-    return [name for name in names if name not in limiters], limiters
+    waits: dict[str, tuple[str, ...]] = {}
+    for name in names:
+        trips = PROBES[name].trips if name in PROBES else None
+        if trips is None:
+            waits[name] = ()
+            continue
+        meeting = [other for other in names if other in PROBES and trips in PROBES[other].meets]
+        waits[name] = (*((COLLECTOR,) if trips in COLLECTOR_MEETS and host.fact_keys else ()), *meeting)
+    return waits
 
 
-def audit_target(plan: AuditPlan, target: Target, host: HostPlan) -> list[Finding]:
-    """The collector's one SSH session and every probe start together; limiter-tripping probes run last."""
+def audit_target(plan: AuditPlan, target: Target, host: HostPlan, fleet_tls: FleetTls | None = None,
+                 ) -> list[Finding]:
+    """The collector's one SSH session and every probe start together; a probe that trips a limiter starts
+    when the connections that would meet it are done (declared: Probe.trips and Probe.meets). With
+    `fleet_tls`, the host's TLS endpoints are scanned in the fleet's one Scanner instead of by its own probe."""
     if not plan.checks:
         return []
     controls = {control.id: control for control in plan.controls}
     silent = ssh_silence(target, plan.connect_timeout)
+    shared_tls = fleet_tls is not None and target.name in fleet_tls
     if silent:
+        if fleet_tls is not None and shared_tls:
+            fleet_tls.withdraw(target.name)
         return evaluate(unreachable_collection(target, silent), plan.checks, controls, host)
     probe_target = target.probe_target()
-    first, last = _probes_in_order(host)
-    with ThreadPoolExecutor(max_workers=1 + max(len(first), len(last), 1)) as pool:
-        collecting = pool.submit(collect, target, host.fact_keys, plan.timeout) if host.fact_keys else None
-        running = {name: pool.submit(run_probe, probe_target, name, host.probe_params[name]) for name in first}
-        results = {name: future.result() for name, future in running.items()}
-        collection = collecting.result() if collecting else empty_collection(target)
-        running = {name: pool.submit(run_probe, probe_target, name, host.probe_params[name]) for name in last}
-        results.update({name: future.result() for name, future in running.items()})
+    waits = _prerequisites(host)
+    with ThreadPoolExecutor(max_workers=1 + max(len(waits), 1)) as pool:
+        running: dict[str, Future[Any]] = {}
+        if host.fact_keys:
+            running[COLLECTOR] = pool.submit(collect, target, host.fact_keys, plan.timeout)
+        if fleet_tls is not None and shared_tls:
+            running[fleet_tls_probe] = fleet_tls.ready(target.name)
+
+        def after(name: str) -> Any:
+            wait([running[before] for before in waits[name]])  # done, whatever their outcome
+            return run_probe(probe_target, name, host.probe_params[name])
+
+        # Those without predecessors first, so a waiting probe never waits on one not yet submitted.
+        for name in sorted(waits, key=lambda name: bool(waits[name])):
+            if name not in running:
+                running[name] = pool.submit(after, name)
+        results = {name: future.result() for name, future in running.items() if name != COLLECTOR}
+        collection = running[COLLECTOR].result() if COLLECTOR in running else empty_collection(target)
     return evaluate(replace(collection, probe_results=results), plan.checks, controls, host)
+
+
+def fleet_tls_for(plan: AuditPlan, targets: Sequence[Target], hosts: dict[str, HostPlan]) -> FleetTls | None:
+    """One TLS scan for the fleet: every host whose plan has the tls_scan probe."""
+    wanted = {target.name: (target.probe_target(), hosts[target.name].probe_params[fleet_tls_probe])
+              for target in targets if fleet_tls_probe in hosts[target.name].probe_params}
+    if not wanted:
+        return None
+    return FleetTls(wanted, max_concurrent_servers=plan.concurrency)
 
 
 def run_audit(plan: AuditPlan, targets: Sequence[Target], origin: str, today: date | None = None) -> RunResult:
@@ -130,8 +171,10 @@ def run_audit(plan: AuditPlan, targets: Sequence[Target], origin: str, today: da
     hosts = {target.name: host_plan_for(plan, target, origin) for target in targets}  # bad input first
     progress = Progress(len(targets), "audited")
 
+    fleet_tls = fleet_tls_for(plan, targets, hosts) if len(targets) > 1 else None
+
     def one(target: Target) -> list[Finding]:
-        findings = audit_target(plan, target, hosts[target.name])
+        findings = audit_target(plan, target, hosts[target.name], fleet_tls)
         progress.advance(target.name)
         return findings
 

@@ -59,6 +59,7 @@ def _audit(args: argparse.Namespace) -> int:
     from stockade.engine.targets import load_targets, url_targets
     from stockade.history_commands import Recorder
     from stockade.project import use_ansible_environment
+    from stockade.report.headline import headline
 
     formats = [name.strip() for name in args.format.split(",") if name.strip()]
     unknown = sorted(set(formats) - set(FORMATS))
@@ -82,6 +83,7 @@ def _audit(args: argparse.Namespace) -> int:
     finally:
         recorder.close()
     print_summary(result, written)
+    print(headline(result).text(), file=sys.stderr)
     return exit_code(result)
 
 

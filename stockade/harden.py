@@ -15,7 +15,7 @@ import subprocess
 from pathlib import Path
 
 from stockade.errors import UsageError
-from stockade.project import SITE_PLAYBOOK, ansible_environment
+from stockade.project import SITE_PLAYBOOK, ansible_environment, require_ansible_files
 
 MITOGEN_STRATEGY = "mitogen_linear"
 
@@ -61,5 +61,6 @@ def run_playbook(inventory: Path, *, limit: str | None = None, tags: str | None 
                  check: bool = False, diff: bool = False) -> int:
     if not inventory.exists():
         raise UsageError(f"{inventory}: inventory not found")
+    require_ansible_files()  # a wheel without its stockade/_ansible, or a wrong STOCKADE_HOME: exit 2, named
     command = playbook_command(inventory, limit=limit, tags=tags, check=check, diff=diff)
     return subprocess.run(command, env=harden_environment(), check=False).returncode

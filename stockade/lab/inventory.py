@@ -107,6 +107,10 @@ def demo_inventory_document(base: dict[str, Any], operator_key: Path, operator_p
     })
     params = group["vars"]["stockade_params"]
     params["MFA-01"] = {"probe_key_file": str(operator_key)}  # alice's key: the login probe logs in as her
+    # The audit compares the hosts' accounts, keys and sudo rights with the same declaration the role applied.
+    operators = [{"name": user["name"], "ssh_keys": user["ssh_keys"]} for user in group["vars"]["accounts_ops_users"]]
+    params.setdefault("ACCT-01", {})["operators"] = operators
+    params.setdefault("ACCT-02", {})["operators"] = [user["name"] for user in operators]
     group["hosts"][data_host].update({
         "data_access_service_accounts": [DEMO_DATA_OWNER],
         "data_access_groups": [{"name": DEMO_DATA_GROUP, "members": [DEMO_OPERATOR_2FA]}],

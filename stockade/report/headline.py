@@ -61,7 +61,8 @@ def _plural(count: int, word: str) -> str:
 def headline(result: RunResult) -> Headline:
     if not result.findings:
         return Headline(EMPTY_STATE, ("nothing was evaluated in this run",))
-    hosts = len({finding.host for finding in result.findings})
+    # The audited hosts (manual findings are the organisation's, not a host's).
+    hosts = len(result.metadata.hosts) or len({f.host for f in result.findings if f.status is not Status.MANUAL})
     controls = {control.control_id: control for clause in result.clauses for control in clause.controls}
     automated = [c for c in controls.values() if c.automation == "automated"]
     manual = [c for c in controls.values() if c.automation == "manual"]

@@ -31,6 +31,11 @@ def test_two_operators_one_elects_2fa_data_on_one_host_web_edge_on_another() -> 
     assert operators["alice"]["totp"] is True and not operators["bob"].get("totp")
     assert group["vars"]["totp_seeds"] == {"alice": SEED}
     assert group["vars"]["stockade_params"]["MFA-01"] == {"probe_key_file": "/k/demo-operators"}
+    # The audit is told the same operators the role creates (ACCT-01 with their keys).
+    assert group["vars"]["stockade_params"]["ACCT-01"]["operators"] == [
+        {"name": "alice", "ssh_keys": ["ssh-ed25519 AAAA alice"]},
+        {"name": "bob", "ssh_keys": ["ssh-ed25519 BBBB bob"]}]
+    assert group["vars"]["stockade_params"]["ACCT-02"]["operators"] == ["alice", "bob"]
     data = group["hosts"]["lab-01"]
     assert data["data_access_directories"][0]["path"] == DEMO_DATA_DIR
     assert data["data_access_groups"] == [{"name": DEMO_DATA_GROUP, "members": ["alice"]}]

@@ -65,6 +65,10 @@ def test_the_audit_reads_it_and_plans_every_host_before_contacting_any(targets: 
     for target in targets:
         host = host_plan_for(plan, target, str(FLEET))
         assert host.fact_keys, target.name
+        operators = [user["name"] for user in target.variables["accounts_ops_users"]]
+        declared = target.variables["stockade_params"]
+        assert [user["name"] for user in declared["ACCT-01"]["operators"]] == operators
+        assert declared["ACCT-02"]["operators"] == operators
     web = next(target for target in targets if target.name == "web-01")
     assert web.variables["ansible_host"] == "203.0.113.10" and "203.0.113.10" in str(web.host.backend.host)
 

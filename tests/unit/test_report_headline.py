@@ -70,7 +70,7 @@ def test_a_missing_attestation_is_named_and_the_run_holds_only_where_assessed() 
 def test_a_failure_does_not_hold_and_names_control_and_hosts() -> None:
     line = headline(result(passing("SSH-01"), passing("MFA-01", status=Status.FAIL), manual("attested")))
     assert line.state == "does-not-hold"
-    assert line.statements[0] == "1 finding failed on 1 of 1 host(s): MFA-01"
+    assert line.statements[0] == "1 finding failed on 1 of 1 host(s): MFA-01"  # the manual finding is no host
     assert "automated controls: 1 of 2 hold on 1 host(s) (1 pass)" in line.statements
 
 

@@ -87,6 +87,7 @@ def _audit(args: argparse.Namespace) -> int:
     from stockade.engine.waivers import print_waiver_coverage
     from stockade.history_commands import Recorder
     from stockade.project import use_ansible_environment
+    from stockade.report.headline import headline
 
     controls = [c.strip() for c in args.controls.split(",") if c.strip()] if args.controls else None
     plan = plan_audit(controls, args.waivers, args.attestations, timeout=args.timeout,
@@ -106,6 +107,7 @@ def _audit(args: argparse.Namespace) -> int:
         recorder.close()
     print_summary(result, written)
     print_waiver_coverage(plan.waivers, result.findings, plan.waivers_file)
+    print(headline(result).text(), file=sys.stderr)
     return exit_code(result)
 
 

@@ -15,7 +15,7 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-from stockade.project import SITE_PLAYBOOK, ansible_environment
+from stockade.project import SITE_PLAYBOOK, ansible_environment, require_ansible_files
 
 MITOGEN_STRATEGY = "mitogen_linear"
 
@@ -65,5 +65,6 @@ def run_playbook(inventory: Path | Sequence[Path], *, limit: str | None = None, 
     from stockade.engine.targets import check_inventory
 
     check_inventory(inventory, templates_allowed=True)  # Ansible templates connection variables when it plays
+    require_ansible_files()  # a wheel without its stockade/_ansible, or a wrong STOCKADE_HOME: exit 2, named
     command = playbook_command(inventory, limit=limit, tags=tags, check=check, diff=diff)
     return subprocess.run(command, env=harden_environment(), check=False).returncode

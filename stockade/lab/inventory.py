@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import copy
+import subprocess
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -71,5 +74,78 @@ def write_inventory(paths: LabPaths, hosts: Sequence[LabHost], release: str) -> 
     header = "# Written by `stockade lab up`; removed by `stockade lab down`.\n"
     staging = target.with_suffix(".tmp")
     staging.write_text(header + yaml.safe_dump(document, sort_keys=False))
+    staging.replace(target)
+    return target
+
+
+# --- the demo fleet (scripts/demo.sh): what a reviewer needs declared to sign every clause -------------------
+
+DEMO_OPERATOR_2FA = "alice"  # elects 2FA: enrolled with a seed made for this demo, kept in demo.yml only
+DEMO_OPERATOR = "bob"  # key only
+DEMO_DATA_DIR = "/srv/customer-data"
+DEMO_DATA_GROUP = "customer-data"
+DEMO_DATA_OWNER = "custdata"
+DEMO_FILES = ("demo.yml", "demo-operators", "demo-operators.pub", "demo-bob.pub")
+
+
+def demo_inventory_document(base: dict[str, Any], operator_key: Path, operator_public: str, bob_public: str,
+                            seed: str) -> dict[str, Any]:
+    """The lab inventory `base` with the demo fleet declared on it: two operators (alice elects 2FA), a
+    customer-data directory and its group on the first host, the web edge declared on the second."""
+    document = copy.deepcopy(base)
+    group = document["all"]["children"]["lab"]
+    hosts = list(group["hosts"])
+    data_host, web_host = hosts[0], hosts[1 % len(hosts)]
+    group["vars"].update({
+        "accounts_ops_users": [
+            {"name": DEMO_OPERATOR_2FA, "comment": "Alice Operator (2FA)", "ssh_keys": [operator_public],
+             "totp": True},
+            {"name": DEMO_OPERATOR, "comment": "Bob Operator", "ssh_keys": [bob_public]},
+        ],
+        # The demo's own seed, made when the demo starts; `ansible-vault encrypt_string` on a real fleet.
+        "totp_seeds": {DEMO_OPERATOR_2FA: seed},
+    })
+    params = group["vars"]["stockade_params"]
+    params["MFA-01"] = {"probe_key_file": str(operator_key)}  # alice's key: the login probe logs in as her
+    # The audit compares the hosts' accounts, keys and sudo rights with the same declaration the role applied.
+    operators = [{"name": user["name"], "ssh_keys": user["ssh_keys"]} for user in group["vars"]["accounts_ops_users"]]
+    params.setdefault("ACCT-01", {})["operators"] = operators
+    params.setdefault("ACCT-02", {})["operators"] = [user["name"] for user in operators]
+    group["hosts"][data_host].update({
+        "data_access_service_accounts": [DEMO_DATA_OWNER],
+        "data_access_groups": [{"name": DEMO_DATA_GROUP, "members": [DEMO_OPERATOR_2FA]}],
+        "data_access_directories": [{"path": DEMO_DATA_DIR, "owner": DEMO_DATA_OWNER, "group": DEMO_DATA_GROUP,
+                                     "mode": "2750"}],
+    })
+    group["hosts"][web_host].update({
+        "web_edge_server_name": web_host,
+        "tls_endpoints": [{"port": 443, "sni": web_host}],
+    })
+    return document
+
+
+def write_demo_inventory(inventory_dir: Path) -> Path:
+    """demo.yml beside the lab's hosts.yml (mode 0600: it holds the demo's TOTP seed), with the demo operators'
+    keys. The seed is printed nowhere; scripts/demo.sh removes these files with the lab."""
+    import pyotp
+
+    base = yaml.safe_load((inventory_dir / "hosts.yml").read_text())
+    operator_key = inventory_dir / "demo-operators"
+    for key in (operator_key, inventory_dir / "demo-bob"):
+        if not key.exists():
+            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"{key.name}@stockade-demo",
+                            "-f", str(key)], check=True)
+    bob = inventory_dir / "demo-bob"
+    bob_public = (inventory_dir / "demo-bob.pub").read_text().strip()
+    bob.unlink()  # bob's private key is his own: the demo needs only his public key
+    document = demo_inventory_document(base, operator_key.resolve(),
+                                       (inventory_dir / "demo-operators.pub").read_text().strip(), bob_public,
+                                       pyotp.random_base32())
+    target = inventory_dir / "demo.yml"
+    staging = target.with_suffix(".tmp")
+    staging.touch(mode=0o600)
+    staging.chmod(0o600)
+    staging.write_text("# Written by scripts/demo.sh (stockade.lab.inventory.write_demo_inventory): holds the demo's "
+                       "TOTP seed; removed with the lab.\n" + yaml.safe_dump(document, sort_keys=False))
     staging.replace(target)
     return target

@@ -12,6 +12,7 @@ from stockade.engine.verdicts import CLAUSE_RULES, CONTROL_RULES, HOLDS
 from stockade.gc_pause import gc_paused
 from stockade.history.chart import STACK_ORDER, build_chart
 from stockade.history.context import ReportContext
+from stockade.report.headline import headline
 from stockade.report.html_views import OPEN_EVIDENCE, build_views, pretty_json
 from stockade.report.ordering import worst_status
 
@@ -86,6 +87,7 @@ def _render(result: RunResult, context: ReportContext) -> str:
         summary=[(status, counts[status.value]) for status in STATUS_SEVERITY_ORDER],
         total=len(result.findings),
         overall=worst_status(result.findings),
+        headline=headline(result),
         meanings=STATUS_MEANINGS,
         error_count=counts[Status.ERROR.value],
         clauses=result.clauses,

@@ -33,8 +33,13 @@ def write_ssh_config(paths: LabPaths, hosts: Sequence[LabHost]) -> None:
     paths.ssh_config.write_text("\n".join(lines) + "\n")
 
 
-def inventory_document(paths: LabPaths, hosts: Sequence[LabHost], release: str) -> dict[str, object]:
-    return {
+# A VM host under TCG on a busy machine can take longer than Ansible's 10 s to answer sudo's prompt.
+VM_ANSIBLE_TIMEOUT = 60
+
+
+def inventory_document(paths: LabPaths, hosts: Sequence[LabHost], release: str,
+                       kind: str = "container") -> dict[str, object]:
+    document = {
         "all": {
             "children": {
                 "lab": {
@@ -55,12 +60,15 @@ def inventory_document(paths: LabPaths, hosts: Sequence[LabHost], release: str) 
             }
         }
     }
+    if kind == "vm":
+        document["all"]["children"]["lab"]["vars"]["ansible_timeout"] = VM_ANSIBLE_TIMEOUT  # type: ignore[index]
+    return document
 
 
-def write_inventory(paths: LabPaths, hosts: Sequence[LabHost], release: str) -> Path:
+def write_inventory(paths: LabPaths, hosts: Sequence[LabHost], release: str, kind: str = "container") -> Path:
     paths.inventory.mkdir(parents=True, exist_ok=True)
     target = paths.inventory / "hosts.yml"
-    document = inventory_document(paths, hosts, release)
+    document = inventory_document(paths, hosts, release, kind)
     header = "# Written by `stockade lab up`; removed by `stockade lab down`.\n"
     staging = target.with_suffix(".tmp")
     staging.write_text(header + yaml.safe_dump(document, sort_keys=False))

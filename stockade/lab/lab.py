@@ -109,7 +109,7 @@ def _up_vm(paths: LabPaths, count: int, release: str, codename: str) -> UpReport
     except BaseException:
         down(paths, quiet=True)
         raise
-    inventory = write_inventory(paths, lab_hosts, release)
+    inventory = write_inventory(paths, lab_hosts, release, "vm")
     return UpReport(release, lab_hosts, inventory, time.monotonic() - started, image_seconds, "vm", accelerator)
 
 

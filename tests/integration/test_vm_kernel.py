@@ -26,7 +26,10 @@ from test_lab import machine_snapshot
 from stockade.lab.config import LabPaths
 
 RELEASE = "13"
-VM_CONTROLS = [*CONTROLS, "PATCH-03"]
+# Only the kernel-level controls: a full harden under TCG took over 25 min on a loaded 2-core machine.
+KERNEL_TAGS = "base_01,base_02,base_03,base_04,base_09,dac_01,aud_01"
+VM_CONTROLS = [*(c for c in CONTROLS if c in {"BASE-01", "BASE-02", "BASE-03", "BASE-04", "BASE-09", "DAC-01",
+                                             "AUD-01"}), "PATCH-03"]
 NOT_OBSERVABLE = "not observable in a container"
 KERNEL_CHECKS = {*SKIPPED_IN_CONTAINER, "patching_running_newest_kernel", "baseline_tmp_shm_mounted"}
 DRIFT_MODULE = "freevxfs"  # blacklisted by BASE-02 and without dependencies
@@ -101,6 +104,7 @@ def test_the_vm_host_has_its_own_kernel_and_the_lab_shape(lab: Lab) -> None:
     # Same inventory shape as a container lab: the lab group, the address on the lab's own /24.
     hosts = yaml.safe_load(lab.inventory.read_text())["all"]["children"]["lab"]["hosts"]
     assert hosts == {HOST: {"ansible_host": lab.paths.site.host(1).address}}
+    assert yaml.safe_load(lab.inventory.read_text())["all"]["children"]["lab"]["vars"]["ansible_timeout"] >= 60
     status = stockade("lab", "status", "--inventory-dir", str(lab.inventory.parent))
     assert status.returncode == 0, status.stderr
     assert "ssh up" in status.stdout and "vm accelerator " in status.stdout
@@ -118,9 +122,9 @@ def test_fresh_vm_host_reports_no_container_skip(lab: Lab, inventory: Path, tmp_
 
 def test_harden_then_every_kernel_level_check_runs_and_passes(lab: Lab, inventory: Path, tmp_path: Path) -> None:
     started = time.monotonic()
-    hardened = stockade("harden", "-i", str(inventory), "--tags", "baseline,data_access", timeout=1800)
+    hardened = stockade("harden", "-i", str(inventory), "--tags", KERNEL_TAGS, timeout=3600)
     assert hardened.returncode == 0, hardened.stdout[-4000:]
-    print(f"\nharden (baseline,data_access) in {time.monotonic() - started:.0f}s")
+    print(f"\nharden ({KERNEL_TAGS}) in {time.monotonic() - started:.0f}s")
     result = audit(inventory, tmp_path / "hardened")
     assert set(result) >= KERNEL_CHECKS
     assert statuses(result) == dict.fromkeys(result, "pass"), {c: f["message"] for c, f in result.items()

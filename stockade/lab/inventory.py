@@ -39,30 +39,30 @@ VM_ANSIBLE_TIMEOUT = 60
 
 def inventory_document(paths: LabPaths, hosts: Sequence[LabHost], release: str,
                        kind: str = "container") -> dict[str, object]:
-    document = {
+    lab_vars: dict[str, object] = {
+        "ansible_user": AUTOMATION_USER,
+        "ansible_become": True,
+        "ansible_ssh_private_key_file": str(paths.key),
+        "ansible_ssh_common_args": " ".join(f"-o {opt}" for opt in _ssh_options(paths)),
+        "lab_debian_release": release,
+        # The web_edge role's internal CA (created beside this inventory) is what the
+        # lab's TLS chains are checked against.
+        "stockade_params": {
+            "TLS-03": {"ca_file": str(paths.inventory.resolve() / "web_edge_ca" / "ca.crt")},
+        },
+    }
+    if kind == "vm":
+        lab_vars["ansible_timeout"] = VM_ANSIBLE_TIMEOUT
+    return {
         "all": {
             "children": {
                 "lab": {
                     "hosts": {host.name: {"ansible_host": host.address} for host in hosts},
-                    "vars": {
-                        "ansible_user": AUTOMATION_USER,
-                        "ansible_become": True,
-                        "ansible_ssh_private_key_file": str(paths.key),
-                        "ansible_ssh_common_args": " ".join(f"-o {opt}" for opt in _ssh_options(paths)),
-                        "lab_debian_release": release,
-                        # The web_edge role's internal CA (created beside this inventory) is what the
-                        # lab's TLS chains are checked against.
-                        "stockade_params": {
-                            "TLS-03": {"ca_file": str(paths.inventory.resolve() / "web_edge_ca" / "ca.crt")},
-                        },
-                    },
+                    "vars": lab_vars,
                 }
             }
         }
     }
-    if kind == "vm":
-        document["all"]["children"]["lab"]["vars"]["ansible_timeout"] = VM_ANSIBLE_TIMEOUT  # type: ignore[index]
-    return document
 
 
 def write_inventory(paths: LabPaths, hosts: Sequence[LabHost], release: str, kind: str = "container") -> Path:

@@ -112,3 +112,18 @@ def test_the_vm_image_recipe_leaves_the_container_image_cache_alone() -> None:
     assert image.recipe_digest("trixie") == image.recipe_digest("trixie", image.PACKAGES, "")
     assert image.recipe_digest("trixie", vm.VM_PACKAGES, vm.VM_RECIPE) != image.recipe_digest("trixie")
     assert set(image.PACKAGES) < set(vm.VM_PACKAGES) and "linux-image-amd64" in vm.VM_PACKAGES
+
+
+def test_a_vm_lab_inventory_has_the_container_shape_and_a_longer_timeout(tmp_path: Path) -> None:
+    from stockade.lab.config import LabPaths
+    from stockade.lab.inventory import VM_ANSIBLE_TIMEOUT, inventory_document
+
+    paths = LabPaths(tmp_path / "state", tmp_path / "cache", tmp_path / "inventory", LabSite(51))
+    hosts = [LabSite(51).host(1)]
+    container = inventory_document(paths, hosts, "13")
+    vm_lab = inventory_document(paths, hosts, "13", "vm")
+    container_vars = container["all"]["children"]["lab"]["vars"]  # type: ignore[index]
+    vm_vars = vm_lab["all"]["children"]["lab"]["vars"]  # type: ignore[index]
+    assert "ansible_timeout" not in container_vars
+    assert vm_vars == {**container_vars, "ansible_timeout": VM_ANSIBLE_TIMEOUT}
+    assert vm_lab["all"]["children"]["lab"]["hosts"] == container["all"]["children"]["lab"]["hosts"]  # type: ignore[index]

@@ -11,6 +11,7 @@ reboot restores the persisted state and the host passes again. `lab down` leaves
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import time
@@ -49,6 +50,9 @@ PLANT = [
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    if os.environ.get("STOCKADE_VM_TESTS") != "1":
+        pytest.skip("VM lab tests are opt-in (STOCKADE_VM_TESTS=1): under TCG on 2 shared cores the kernel-level "
+                    "harden alone took 28 min, beyond the suite's budget")
     if shutil.which("qemu-system-x86_64") is None or shutil.which("qemu-img") is None:
         pytest.skip("QEMU is not installed (qemu-system-x86, qemu-utils): no VM lab host can run here")
     inventory_dir = tmp_path_factory.mktemp("inventory-vm")

@@ -5,8 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # chromium renders the report in a test; fonts-liberation is only its recommendation, and we install without those.
+# qemu-system-x86, qemu-utils and e2fsprogs (mkfs.ext4 -d) make the lab's VM hosts (`stockade lab up --vm`).
 DEBIAN_PACKAGES=(debootstrap systemd-container apt-cacher-ng openssh-client iproute2 nftables util-linux chromium
-                 fonts-liberation)
+                 fonts-liberation qemu-system-x86 qemu-utils e2fsprogs)
 missing=()
 for package in "${DEBIAN_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -21,10 +21,11 @@ def _lab_up(args: argparse.Namespace) -> int:
     from stockade.lab.config import LabPaths
 
     paths = LabPaths.from_env(args.inventory_dir)
-    report = lab.up(paths, args.hosts, args.release)
+    report = lab.up(paths, args.hosts, args.release, "vm" if args.vm else "container")
     for host in report.hosts:
         print(f"{host.name}\t{host.address}")
-    print(f"lab up: {len(report.hosts)} Debian {report.release} host(s) in {report.seconds:.1f}s "
+    kind = f" VM ({report.accelerator})" if report.kind == "vm" else ""
+    print(f"lab up: {len(report.hosts)} Debian {report.release}{kind} host(s) in {report.seconds:.1f}s "
           f"(image {report.image_seconds:.1f}s); inventory {report.inventory}; "
           f"ssh -F {paths.ssh_config} {report.hosts[0].name}", file=sys.stderr)
     return 0
@@ -37,7 +38,11 @@ def _lab_status(args: argparse.Namespace) -> int:
     release, statuses = lab.status(LabPaths.from_env(args.inventory_dir))
     print(f"Debian {release} lab, {len(statuses)} host(s)")
     for entry in statuses:
-        print(f"{entry.host.name}\t{entry.host.address}\tssh {'up' if entry.ssh_answers else 'DOWN'}")
+        line = f"{entry.host.name}\t{entry.host.address}\tssh {'up' if entry.ssh_answers else 'DOWN'}"
+        if entry.kind == "vm":
+            rss = f"\tqemu rss {entry.rss_mib:.0f} MiB" if entry.rss_mib is not None else "\tqemu not running"
+            line += f"\tvm accelerator {entry.accelerator}{rss}"
+        print(line)
     return 0 if all(entry.ssh_answers for entry in statuses) else 1
 
 
@@ -137,6 +142,9 @@ def _parser() -> argparse.ArgumentParser:
     up = lab_commands.add_parser("up", help="boot lab hosts (replacing any running lab)")
     up.add_argument("--hosts", type=int, default=3, help="number of hosts (default 3)")
     up.add_argument("--release", default="13", help="Debian release: 12 or 13 (default 13)")
+    up.add_argument("--vm", action="store_true",
+                    help="QEMU virtual machines with their own kernel instead of containers (KVM when a real boot "
+                         "proves it works, TCG otherwise; STOCKADE_LAB_ACCEL=kvm|tcg forces one)")
     up.set_defaults(handler=_lab_up)
     lab_commands.add_parser("status", help="list the lab's hosts").set_defaults(handler=_lab_status)
     lab_commands.add_parser("down", help="remove every trace of the lab").set_defaults(handler=_lab_down)

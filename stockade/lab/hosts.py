@@ -87,9 +87,10 @@ def wait_for_ssh(host: LabHost, deadline: float, launcher_pid: int) -> None:
     raise StockadeError(f"{host.name}: SSH did not answer on {host.address}:22 in time")
 
 
-def scan_host_keys(host: LabHost) -> str:
+def scan_host_keys(host: LabHost, wait: int = 5) -> str:
     """The host's own keys, recorded once at boot, so SSH keeps checking host keys."""
-    lines = run(["ssh-keyscan", "-T", "5", "-t", "rsa,ecdsa,ed25519", host.address], timeout=30).stdout
+    lines = run(["ssh-keyscan", "-T", str(wait), "-t", "rsa,ecdsa,ed25519", host.address],
+                timeout=30 + 3 * wait).stdout
     if not lines.strip():
         raise StockadeError(f"{host.name}: ssh-keyscan returned no host keys")
     return lines.replace(f"{host.address} ", f"{host.name},{host.address} ")
@@ -116,7 +117,7 @@ def _alive(pid: int) -> bool:
 def terminate_all(site: LabSite, grace: float = 15) -> None:
     """SIGTERM every launcher (nspawn's clean poweroff), then SIGKILL whatever stays in the lab cgroups."""
     pids = cgroups.lab_pids(site.cgroup_name)
-    launchers = {pid for pid in pids if _is_nspawn(pid)}
+    launchers = {pid for pid in pids if _is_launcher(pid)}
     for pid in launchers:
         _signal(pid, signal.SIGTERM)
     deadline = time.monotonic() + grace
@@ -132,9 +133,13 @@ def terminate_all(site: LabSite, grace: float = 15) -> None:
     raise StockadeError(f"lab processes survived SIGKILL: {sorted(cgroups.lab_pids(site.cgroup_name))}")
 
 
-def _is_nspawn(pid: int) -> bool:
+# systemd-nspawn (a container host) or QEMU (a VM host; comm keeps 15 characters): SIGTERM stops either.
+LAUNCHERS = ("systemd-nspawn", "qemu-system-x86")
+
+
+def _is_launcher(pid: int) -> bool:
     try:
-        return Path(f"/proc/{pid}/comm").read_text().strip() == "systemd-nspawn"
+        return Path(f"/proc/{pid}/comm").read_text().strip() in LAUNCHERS
     except OSError:
         return False
 

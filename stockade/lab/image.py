@@ -7,6 +7,7 @@ import hashlib
 import shutil
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from stockade.lab.config import (
@@ -52,9 +53,13 @@ def _sources(codename: str) -> str:
     )
 
 
-def recipe_digest(codename: str) -> str:
-    """Changes whenever what goes into the image changes, so a stale cache is rebuilt."""
-    recipe = "\n".join([str(IMAGE_REVISION), codename, *PACKAGES, HOSTKEY_UNIT, _sources(codename)])
+def recipe_digest(codename: str, packages: Sequence[str] = PACKAGES, extra: str = "") -> str:
+    """Changes whenever what goes into the image changes, so a stale cache is rebuilt.
+
+    `packages` and `extra` (the recipe of a derived image, e.g. the VM disk) default to the container image's."""
+    recipe = "\n".join([str(IMAGE_REVISION), codename, *packages, HOSTKEY_UNIT, _sources(codename)])
+    if extra:
+        recipe += "\n" + extra
     return hashlib.sha256(recipe.encode()).hexdigest()[:16]
 
 
@@ -62,25 +67,31 @@ def rootfs(image_dir: Path) -> Path:
     return image_dir / "rootfs"
 
 
-def is_current(image_dir: Path, codename: str) -> bool:
+def is_current(image_dir: Path, codename: str, packages: Sequence[str] = PACKAGES, extra: str = "") -> bool:
     stamp = image_dir / "recipe"
-    return stamp.is_file() and stamp.read_text().strip() == recipe_digest(codename)
+    return stamp.is_file() and stamp.read_text().strip() == recipe_digest(codename, packages, extra)
 
 
-def ensure_image(image_dir: Path, codename: str) -> Path:
+# A derived image's last step, given the staging directory and its root filesystem (e.g. making a VM disk).
+Finish = Callable[[Path, Path], None]
+
+
+def ensure_image(image_dir: Path, codename: str, packages: Sequence[str] = PACKAGES, extra: str = "",
+                 finish: Finish | None = None) -> Path:
     """Return the image's root filesystem, building it first if missing or stale.
 
     Labs started side by side share the cache: a lock makes the second wait for the first one's build."""
-    if not is_current(image_dir, codename):
+    if not is_current(image_dir, codename, packages, extra):
         image_dir.parent.mkdir(parents=True, exist_ok=True)
         with (image_dir.parent / f"{image_dir.name}.lock").open("w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            if not is_current(image_dir, codename):
-                build_image(image_dir, codename)
+            if not is_current(image_dir, codename, packages, extra):
+                build_image(image_dir, codename, packages, extra, finish)
     return rootfs(image_dir)
 
 
-def build_image(image_dir: Path, codename: str) -> None:
+def build_image(image_dir: Path, codename: str, packages: Sequence[str] = PACKAGES, extra: str = "",
+                finish: Finish | None = None) -> None:
     # Build beside the final place and rename, so an interrupted build never looks like an image.
     staging = image_dir.with_name(f"{image_dir.name}.building")
     shutil.rmtree(staging, ignore_errors=True)
@@ -88,10 +99,12 @@ def build_image(image_dir: Path, codename: str) -> None:
     root = rootfs(staging)
     started = time.monotonic()
     print(f"building the Debian {codename} lab image (once; cached in {image_dir})", file=sys.stderr)
-    run(["debootstrap", "--variant=minbase", f"--include={','.join(PACKAGES)}", "--components=main",
+    run(["debootstrap", "--variant=minbase", f"--include={','.join(packages)}", "--components=main",
          codename, str(root), DEBIAN_MIRROR], timeout=1800)
     _customise(root, codename)
-    (staging / "recipe").write_text(recipe_digest(codename) + "\n")
+    if finish is not None:
+        finish(staging, root)
+    (staging / "recipe").write_text(recipe_digest(codename, packages, extra) + "\n")
     shutil.rmtree(image_dir, ignore_errors=True)
     staging.rename(image_dir)
     print(f"image built in {time.monotonic() - started:.0f}s", file=sys.stderr)

@@ -41,36 +41,44 @@ def _public_keys(paths: LabPaths) -> list[str]:
     return [public.read_text().strip()] if public.is_file() else []
 
 
-def inventory_document(paths: LabPaths, hosts: Sequence[LabHost], release: str) -> dict[str, object]:
+# A VM host under TCG on a busy machine can take longer than Ansible's 10 s to answer sudo's prompt.
+VM_ANSIBLE_TIMEOUT = 60
+
+
+def inventory_document(paths: LabPaths, hosts: Sequence[LabHost], release: str,
+                       kind: str = "container") -> dict[str, object]:
+    lab_vars: dict[str, object] = {
+        "ansible_user": AUTOMATION_USER,
+        "ansible_become": True,
+        "ansible_ssh_private_key_file": str(paths.key),
+        "ansible_ssh_common_args": " ".join(f"-o {opt}" for opt in _ssh_options(paths)),
+        "lab_debian_release": release,
+        # The web_edge role's internal CA (created beside this inventory) is what the
+        # lab's TLS chains are checked against.
+        "stockade_params": {
+            "TLS-03": {"ca_file": str(paths.inventory.resolve() / "web_edge_ca" / "ca.crt")},
+            # The automation account's keys are declared data: the controller's own key.
+            "ACCT-01": {"automation_keys": _public_keys(paths)},
+        },
+    }
+    if kind == "vm":
+        lab_vars["ansible_timeout"] = VM_ANSIBLE_TIMEOUT
     return {
         "all": {
             "children": {
                 "lab": {
                     "hosts": {host.name: {"ansible_host": host.address} for host in hosts},
-                    "vars": {
-                        "ansible_user": AUTOMATION_USER,
-                        "ansible_become": True,
-                        "ansible_ssh_private_key_file": str(paths.key),
-                        "ansible_ssh_common_args": " ".join(f"-o {opt}" for opt in _ssh_options(paths)),
-                        "lab_debian_release": release,
-                        # The web_edge role's internal CA (created beside this inventory) is what the
-                        # lab's TLS chains are checked against.
-                        "stockade_params": {
-                            "TLS-03": {"ca_file": str(paths.inventory.resolve() / "web_edge_ca" / "ca.crt")},
-                            # The automation account's keys are declared data: the controller's own key.
-                            "ACCT-01": {"automation_keys": _public_keys(paths)},
-                        },
-                    },
+                    "vars": lab_vars,
                 }
             }
         }
     }
 
 
-def write_inventory(paths: LabPaths, hosts: Sequence[LabHost], release: str) -> Path:
+def write_inventory(paths: LabPaths, hosts: Sequence[LabHost], release: str, kind: str = "container") -> Path:
     paths.inventory.mkdir(parents=True, exist_ok=True)
     target = paths.inventory / "hosts.yml"
-    document = inventory_document(paths, hosts, release)
+    document = inventory_document(paths, hosts, release, kind)
     header = "# Written by `stockade lab up`; removed by `stockade lab down`.\n"
     staging = target.with_suffix(".tmp")
     staging.write_text(header + yaml.safe_dump(document, sort_keys=False))

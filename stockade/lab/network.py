@@ -43,11 +43,12 @@ def delete_link(name: str) -> None:
 
 
 def delete_host_links(site: LabSite) -> None:
-    """Host-side veths outlive `ip netns delete` until the kernel has destroyed the namespace."""
+    """Host-side veths outlive `ip netns delete` until the kernel has destroyed the namespace; VM hosts' taps
+    (stkNtXX) outlive QEMU."""
     listing = run(["ip", "-o", "link", "show"]).stdout
     names = [line.split(":")[1].strip().split("@")[0] for line in listing.splitlines()]
     for name in names:
-        if name.startswith(f"stk{site.id}v"):
+        if name.startswith((f"stk{site.id}v", f"stk{site.id}t")):
             delete_link(name)
 
 

@@ -6,7 +6,7 @@ naming the offender; an untouched hardened host beside them has no failure and n
 - lab-02 (sshd in every context): Match blocks appended to the end of sshd_config re-enable passwords for an
   address range, root login for root, TCP forwarding for a local port, and ssh-rsa (SHA-1) signatures for a user.
 - lab-03 (patching inputs): the security suite removed from apt's sources; an undeclared unattended-upgrades
-  origin.
+  origin, a blacklisted package, the upgrade timer off; and an sshd drop-in read before the role's.
 - lab-04 (integrity and pins): a pin demoting the security origin; a byte appended to /usr/bin/tac; a setuid
   copy of bash in /usr/local/bin.
 """
@@ -41,14 +41,15 @@ DROP_SECURITY_SUITE = (
     "p.write_text('\\n\\n'.join(s for s in p.read_text().split('\\n\\n') if 'debian-security' not in s))\"")
 PLANTS = {
     "lab-02": [f"printf %s {shlex.quote(SSHD_MATCH_BLOCKS)} >> /etc/ssh/sshd_config",
-               # a drop-in read before the role's (sshd keeps the first value it reads)
-               "echo 'PasswordAuthentication yes' > /etc/ssh/sshd_config.d/00-early.conf",
                "sshd -t && systemctl reload ssh"],
     "lab-03": [DROP_SECURITY_SUITE,
                "echo 'Unattended-Upgrade::Origins-Pattern:: \"origin=Stockade-Drift\";' "
                "> /etc/apt/apt.conf.d/52zz-drift",
                "echo 'Unattended-Upgrade::Package-Blacklist:: \"openssh-server\";' > /etc/apt/apt.conf.d/52zz-hold",
-               "systemctl disable --now apt-daily-upgrade.timer"],
+               "systemctl disable --now apt-daily-upgrade.timer",
+               # a drop-in read before the role's (sshd keeps the first value it reads)
+               "echo 'PasswordAuthentication yes' > /etc/ssh/sshd_config.d/00-early.conf",
+               "sshd -t && systemctl reload ssh"],
     "lab-04": ["printf 'Package: *\\nPin: release l=Debian-Security\\nPin-Priority: 100\\n' "
                "> /etc/apt/preferences.d/zz-drift",
                "printf x >> /usr/bin/tac",
@@ -111,8 +112,6 @@ def test_sshd_match_blocks_are_caught_naming_file_line_and_block(document: dict[
     assert "Match User root (/etc/ssh/sshd_config:" in login and "PermitRootLogin yes (set at" in login
     assert "Match LocalPort 22" in failed["sshd_match_contexts_limits"]
     assert "allowtcpforwarding yes (set at /etc/ssh/sshd_config:" in failed["sshd_match_contexts_limits"]
-    assert "PasswordAuthentication" in failed["sshd_no_root_no_password_login"] or \
-        "password" in failed["sshd_no_root_no_password_login"].lower()
     crypto = failed["sshd_match_contexts_strong_crypto"]
     assert "Match User alice" in crypto and "pubkeyacceptedalgorithms allows SHA-1 signatures: ssh-rsa" in crypto
     # The general configuration's root connection meets `Match User root` too; nothing outside sshd fails.
@@ -126,7 +125,9 @@ def test_patching_inputs_are_caught(document: dict[str, Any]) -> None:
     assert "undeclared origin(s): origin=Stockade-Drift" in failed["patching_unattended_origins_declared"]
     assert "openssh-server" in failed["patching_unattended_origins_declared"]
     assert "apt-daily-upgrade.timer" in failed["patching_auto_update_timers_active"]
+    assert "PasswordAuthentication is not no" in failed["sshd_no_root_no_password_login"]
     assert set(failed) <= {"patching_security_suite_configured", "patching_unattended_origins_declared",
+                           "sshd_no_root_no_password_login", "sshd_match_contexts_no_root_no_password",
                            "patching_auto_update_timers_active",
                            # a timer stopped now also means no fresh run: the recency check may see it
                            "patching_unattended_upgrades_recent_success"}, failed

@@ -48,7 +48,9 @@ def audit(lab: Lab, out: Path, keys: Path) -> Path:
 
 def ssh01(run_dir: Path) -> dict[str, str]:
     document = json.loads((run_dir / "results.json").read_text())
-    return {f["host"]: f["status"] for f in document["findings"] if f["control_id"] == "SSH-01"}
+    # SSH-01's check of the general configuration, where the planted drop-in lands.
+    return {f["host"]: f["status"] for f in document["findings"]
+            if f["check_id"] == "sshd_no_root_no_password_login"}
 
 
 @pytest.fixture(scope="module")

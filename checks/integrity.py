@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from checks.model import Check, Facts, MissingFact, Outcome, Params, Status, fact_field, fact_value
+from checks.model import Check, Facts, MissingFact, Outcome, Params, Status, fact_field, fact_value, outcome
 
 FACT = "integrity_packaged_files"
 
@@ -71,9 +71,7 @@ def evaluate_setid_files(facts: Facts, params: Params) -> Outcome:
         "limit": "dpkg records no file modes: a packaged file that gained a setid bit is shown here with its "
                  "package, not flagged",
     }
-    if problems:
-        return Outcome(Status.FAIL, "; ".join(problems), observed)
-    return Outcome(Status.PASS, f"all {len(setid)} setuid/setgid files are shipped unchanged by their packages or "
+    return outcome(problems, f"all {len(setid)} setuid/setgid files are shipped unchanged by their packages or "
                    "declared", observed)
 
 

@@ -23,7 +23,18 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from checks.model import Check, Facts, MissingFact, Outcome, Params, Status, command_output, fact_field, fact_value
+from checks.model import (
+    Check,
+    Facts,
+    MissingFact,
+    Outcome,
+    Params,
+    Status,
+    command_output,
+    fact_field,
+    fact_value,
+    outcome,
+)
 
 CONTAINER_REASON = "not observable in a container"
 AGE_METHOD = (
@@ -642,9 +653,7 @@ def evaluate_pins_and_holds(facts: Facts, params: Params) -> Outcome:
         "preferences files": inputs.get("preferences", []),
         "held packages": {name: {"installed": v[0], "candidate": v[1]} for name, v in versions.items()} or held,
     }
-    if problems:
-        return Outcome(Status.FAIL, "; ".join(problems), observed)
-    return Outcome(Status.PASS, f"no pin demotes the security origin ({len(observed['package files (priority)'])} "
+    return outcome(problems, f"no pin demotes the security origin ({len(observed['package files (priority)'])} "
                    f"package files, {len(preference_files)} preferences file(s)), {len(held)} held package(s) "
                    "with no update waiting", observed)
 
@@ -667,9 +676,7 @@ def evaluate_origins_declared(facts: Facts, params: Params) -> Outcome:
         problems.append(f"declared Package-Blacklist entries missing: {', '.join(missing)}")
     observed = {"origins (apt-config dump)": origins, "declared origins": declared_origins,
                 "package blacklist": blacklist, "declared blacklist": declared_blacklist}
-    if problems:
-        return Outcome(Status.FAIL, "; ".join(problems), observed)
-    return Outcome(Status.PASS, f"{len(origins)} origin(s) and {len(blacklist)} blacklist entr(ies), exactly as "
+    return outcome(problems, f"{len(origins)} origin(s) and {len(blacklist)} blacklist entr(ies), exactly as "
                    "declared", observed)
 
 

@@ -9,7 +9,7 @@ refused from its events, in milliseconds, before anything builds it.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,25 @@ _SafeBase: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_DEPTH = 100  # nested collections in one document; far beyond any inventory, catalogue or waivers file
 MAX_ALIAS_NODES = 100_000  # nodes that aliases may add to a document once expanded (a YAML alias bomb adds billions)
 MiB = 1024 * 1024
+
+
+def kind(value: object) -> str:
+    """A YAML-ish name for a value's type, for messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    return type(value).__name__
 
 
 class InputFileError(ValueError):

@@ -26,6 +26,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from checks.strict_yaml import kind
+
 TYPES = ("int", "str", "bool", "list")
 _KEYS: Mapping[str, tuple[str, ...]] = {
     "int": ("min", "max", "enum", "format"),
@@ -40,25 +42,6 @@ _OPERATOR_KEYS: Mapping[str, str] = {  # roles/accounts/meta/argument_specs.yml,
     "name": "str", "ssh_keys": "list", "groups": "list", "totp": "bool", "shell": "str", "comment": "str",
     "password_hash": "str",
 }
-
-
-def kind(value: object) -> str:
-    """A YAML-ish name for a value's type, for messages."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list | tuple):
-        return "a list"
-    if isinstance(value, Mapping):
-        return "a mapping"
-    return type(value).__name__
 
 
 def _shown(value: object) -> str:

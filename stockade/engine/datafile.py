@@ -15,29 +15,10 @@ from typing import NoReturn
 import yaml
 
 from checks.limits import MAX_WAIVERS_BYTES
-from checks.strict_yaml import DatesAsTextLoader, DuplicateKeyError, InputFileError, check_shape, read_text
+from checks.strict_yaml import DatesAsTextLoader, DuplicateKeyError, InputFileError, check_shape, kind, read_text
 from stockade.errors import UsageError
 
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-def _kind(value: object) -> str:
-    """A YAML-ish name for a value's type, for messages."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    return type(value).__name__
 
 
 def _key_path(where: str, key: object) -> str:
@@ -102,7 +83,7 @@ class DataFile:
         if document is None:
             raise self.error(f"{self.path}: the file is empty (expected {expected})")
         if not isinstance(document, dict):
-            raise self.error(f"{self.path}: expected {expected} at the top level, got {_kind(document)}")
+            raise self.error(f"{self.path}: expected {expected} at the top level, got {kind(document)}")
         for key in document:
             if key != self.top_key:
                 self.fail(_key_path("(top level)", key) if not isinstance(key, str) else key,
@@ -111,12 +92,12 @@ class DataFile:
             self.fail(self.top_key, "required key is missing")
         items = document[self.top_key]
         if not isinstance(items, list):
-            self.fail(self.top_key, f"expected a list, got {_kind(items)}")
+            self.fail(self.top_key, f"expected a list, got {kind(items)}")
         result: list[tuple[str, Mapping[object, object]]] = []
         for index, item in enumerate(items):
             where = f"{self.top_key}[{index}]"
             if not isinstance(item, dict):
-                self.fail(where, f"expected a mapping, got {_kind(item)}")
+                self.fail(where, f"expected a mapping, got {kind(item)}")
             result.append((where, item))
         return result
 
@@ -134,7 +115,7 @@ class DataFile:
         """A non-empty string, stripped of surrounding whitespace."""
         value = entry[key]
         if not isinstance(value, str):
-            self.fail(_key_path(where, key), f"expected a string, got {_kind(value)} ({value!r})")
+            self.fail(_key_path(where, key), f"expected a string, got {kind(value)} ({value!r})")
         if not value.strip():
             self.fail(_key_path(where, key), "must not be empty")
         return value.strip()
@@ -143,7 +124,7 @@ class DataFile:
         """A calendar date written YYYY-MM-DD."""
         value = entry[key]
         if not isinstance(value, str):
-            self.fail(_key_path(where, key), f"expected a date (YYYY-MM-DD), got {_kind(value)} ({value!r})")
+            self.fail(_key_path(where, key), f"expected a date (YYYY-MM-DD), got {kind(value)} ({value!r})")
         try:
             if not _DATE_RE.fullmatch(value):
                 raise ValueError(value)

@@ -30,7 +30,7 @@ from typing import Any
 import yaml
 
 from checks.limits import MAX_DEPTH, MAX_INVENTORY_BYTES, MAX_INVENTORY_FILE_BYTES, MAX_INVENTORY_FILES
-from checks.strict_yaml import InputFileError, YamlShapeError, check_shape, read_text
+from checks.strict_yaml import InputFileError, YamlShapeError, check_shape, kind, read_text
 from stockade.errors import UsageError
 from stockade.project import ansible_environment
 
@@ -52,14 +52,6 @@ class InventoryFile:
     path: Path
     role: str  # "inventory" (parsed by an inventory plugin), "vars" (group_vars/host_vars), "script"
     text: str = ""
-
-
-def kind(value: object) -> str:
-    """checks.catalogue.param_schema.kind, imported when first needed: the catalogue package (jsonschema) costs
-    a third of a second to import, and hostile files are refused before it is needed."""
-    from checks.catalogue.param_schema import kind as kind_of
-
-    return kind_of(value)
 
 
 def value_problem(spec: Mapping[str, Any], value: object) -> tuple[str, str] | None:

@@ -8,6 +8,7 @@ import itertools
 import json
 import re
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -77,8 +78,21 @@ def expand_tokens(pattern: str, name: str, uid: int, home: str) -> str:
     return expanded if expanded.startswith("/") else f"{home.rstrip('/')}/{expanded}"
 
 
+# accounts_sudo_rights needs the same enumeration, which costs an `sshd -T` per account: it is made once per
+# collector run (one process per audit), whichever fact asks first.
+_ACCOUNTS_LOCK = threading.Lock()
+_ACCOUNTS_MADE: list[list[dict[str, object]]] = []
+
+
 @fact("accounts_inventory")
 def accounts_inventory() -> list[dict[str, object]]:
+    with _ACCOUNTS_LOCK:
+        if not _ACCOUNTS_MADE:
+            _ACCOUNTS_MADE.append(_enumerate_accounts())
+        return _ACCOUNTS_MADE[0]
+
+
+def _enumerate_accounts() -> list[dict[str, object]]:
     today = int(time.time() // 86400)
     shadow: dict[str, list[str]] = {}
     for line in Path("/etc/shadow").read_text(encoding="utf-8", errors="replace").splitlines():

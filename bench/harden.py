@@ -156,7 +156,8 @@ def main() -> int:
             for name in list(variants)[1:]:
                 base, current = pair[first], pair[name]
                 pair[f"ratio_{first}_over_{name}"] = {kind: round(base[kind]["wall_s"] / current[kind]["wall_s"], 2)
-                                                      for kind in current if kind in base}
+                                                      for kind in current
+                                                      if isinstance(current[kind], dict) and kind in base}
     print(json.dumps(report, indent=2))
     return 0
 

@@ -2,7 +2,10 @@
 
 Shared by the baseline audit checks (BASE-09) and the data-access audit checks (AUD-01). A file watch
 (`-w PATH -p PERMS -k KEY`) and its syscall form (`-a always,exit -F path=PATH -F perm=PERMS -F key=KEY`,
-which `auditctl -l` may print) are the same rule here.
+which `auditctl -l` may print) are the same rule here. `auditctl -l` prints rules in the kernel's normalised
+form, which the parser brings back to one shape: `-S all` (what a path rule without -S becomes) is no syscall
+restriction, the syscall order is free, and a symmetric comparison is the same either way round
+(`-C euid!=uid` is printed `-C uid!=euid`).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ class AuditRule:
     action: str = ""  # e.g. "always,exit" (normalised: list and action in that order)
     path: str | None = None  # -w PATH, -F path=, -F dir=
     perms: frozenset[str] = frozenset()  # r w x a
-    syscalls: frozenset[str] = frozenset()
+    syscalls: frozenset[str] = frozenset()  # empty: every syscall (no -S, or `-S all`)
     arch: str | None = None
     key: str | None = None
     fields: tuple[str, ...] = field(default_factory=tuple)  # other -F conditions, e.g. "auid>=1000"
@@ -59,9 +62,9 @@ def parse_rule(line: str) -> AuditRule | None:
         elif option == "-k":
             key = value
         elif option == "-S":
-            syscalls |= {name for name in value.split(",") if name}
+            syscalls |= {name for name in value.split(",") if name and name != "all"}
         elif option == "-C":
-            fields.append(value)
+            fields.append(normalise_comparison(value))
         elif option == "-F":
             name, operator, operand = _split_field(value)
             if name in ("path", "dir") and operator == "=":
@@ -78,6 +81,14 @@ def parse_rule(line: str) -> AuditRule | None:
             position -= 1  # an option without a value
     return AuditRule(text=text, action=action, path=path, perms=frozenset(perms), syscalls=frozenset(syscalls),
                      arch=arch, key=key, fields=tuple(fields))
+
+
+def normalise_comparison(value: str) -> str:
+    """One spelling of a -C comparison: `uid!=euid` and `euid!=uid` are the same condition."""
+    name, operator, operand = _split_field(value)
+    if operator in ("=", "!="):
+        name, operand = sorted((name, operand))
+    return f"{name}{operator}{operand}"
 
 
 def _split_field(value: str) -> tuple[str, str, str]:
@@ -102,10 +113,12 @@ def watches(rules: Iterable[AuditRule], path: str, perms: str, key: str | None =
 def audits_syscalls(rules: Iterable[AuditRule], syscalls: Iterable[str], arch: str = "b64",
                     required_fields: Iterable[str] = ()) -> bool:
     """Rules for `arch` (with the required -F conditions) together audit every one of `syscalls`."""
-    needed = set(required_fields)
+    needed = set(required_fields)  # a -C comparison in its normalised spelling (normalise_comparison)
     covered: set[str] = set()
     for rule in rules:
         if rule.action == "always,exit" and rule.arch == arch and needed <= set(rule.fields):
+            if not rule.syscalls and rule.path is None:
+                return True  # a rule for every syscall of this arch
             covered |= rule.syscalls
     return set(syscalls) <= covered
 

@@ -105,7 +105,10 @@ def _directory(declared: dict[str, Any], unauthorized_account: str, audit_key: s
         read = _run(["runuser", "-u", str(declared.get("owner", "root")), "--", "head", "-c", "1", "--", sample])
         read.pop("stdout", None)
         time.sleep(1)
-        search = _run(["ausearch", "--key", audit_key, "--file", sample, "--start", "recent", "--raw"])
+        # --input-logs: without a terminal ausearch reads its stdin (empty here), not auditd's log, and finds
+        # nothing; this reads the log files auditd.conf names, as a cron job or a collector must.
+        search = _run(["ausearch", "--input-logs", "--key", audit_key, "--file", sample, "--start", "recent",
+                       "--raw"])
         stamps = [float(part.split("(", 1)[1].split(":", 1)[0]) for part in search.get("stdout", "").split()
                   if part.startswith("msg=audit(")]
         entry["authorized_read"] = {"read": read, "ausearch_rc": search.get("rc"), "error": search.get("error"),

@@ -34,6 +34,11 @@ VM_CONTROLS = [*(c for c in CONTROLS if c in {"BASE-01", "BASE-02", "BASE-03", "
 NOT_OBSERVABLE = "not observable in a container"
 KERNEL_CHECKS = {*SKIPPED_IN_CONTAINER, "patching_running_newest_kernel", "baseline_tmp_shm_mounted"}
 DRIFT_MODULE = "freevxfs"  # blacklisted by BASE-02 and without dependencies
+# Customer data to read: AUD-01's record needs a file under the data directory (a fresh one is empty).
+DATA_FILE = f"{DATA}/invoices.csv"
+# Rules are not immutable (no -e 2 in the roles' rules), so a rule can be deleted at runtime: one watch and one
+# privileged-command rule, each in the form auditctl takes.
+SUDO_RULE = "always,exit -F path=/usr/bin/sudo -F perm=x -F 'auid>=1000' -F auid!=unset -k privileged"
 DRIFT = {
     "sysctl -w kernel.yama.ptrace_scope=0": {"baseline_sysctl_kernel_live"},
     f"insmod {DRIFT_MODULE}": {"baseline_modules_not_loaded"},
@@ -44,15 +49,21 @@ PLANT = [
     "sysctl -qw kernel.yama.ptrace_scope=0",
     f"insmod $(modinfo -n {DRIFT_MODULE})",
     "auditctl -W /etc/sudoers -p wa -k scope",
+    f"auditctl -d {SUDO_RULE}",
     "mount -o remount,exec /tmp",
 ]
+# What each planted drift's finding must name.
+OFFENDERS = {"baseline_sysctl_kernel_live": ["kernel.yama.ptrace_scope"], "baseline_modules_not_loaded": [DRIFT_MODULE],
+             "baseline_audit_rules_live": ["-w /etc/sudoers -p wa", "path=/usr/bin/sudo"],
+             "baseline_tmp_shm_mounted": ["/tmp", "noexec"]}
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     if os.environ.get("STOCKADE_VM_TESTS") != "1":
-        pytest.skip("VM lab tests are opt-in (STOCKADE_VM_TESTS=1): under TCG on 2 shared cores the kernel-level "
-                    "harden alone took 28 min, beyond the suite's budget")
+        pytest.skip("VM lab tests are opt-in (STOCKADE_VM_TESTS=1): under TCG on 2 shared cores (load 8-13) boot to "
+                    "SSH took 5 min, the kernel-level harden 4.6 min, each audit 0.5-1 min: ~18 min, beyond the "
+                    "suite's budget")
     if shutil.which("qemu-system-x86_64") is None or shutil.which("qemu-img") is None:
         pytest.skip("QEMU is not installed (qemu-system-x86, qemu-utils): no VM lab host can run here")
     inventory_dir = tmp_path_factory.mktemp("inventory-vm")
@@ -129,6 +140,7 @@ def test_harden_then_every_kernel_level_check_runs_and_passes(lab: Lab, inventor
     hardened = stockade("harden", "-i", str(inventory), "--tags", KERNEL_TAGS, timeout=3600)
     assert hardened.returncode == 0, hardened.stdout[-4000:]
     print(f"\nharden ({KERNEL_TAGS}) in {time.monotonic() - started:.0f}s")
+    sh(lab, f"echo id,amount | install -o printos -g data-access -m 0640 /dev/stdin {DATA_FILE}")
     result = audit(inventory, tmp_path / "hardened")
     assert set(result) >= KERNEL_CHECKS
     assert statuses(result) == dict.fromkeys(result, "pass"), {c: f["message"] for c, f in result.items()
@@ -157,8 +169,8 @@ def test_planted_kernel_drift_is_caught_by_exactly_the_right_checks(lab: Lab, in
     assert {check for check, s in statuses(result).items() if s != "pass"} == expected, \
         {c: f["message"] for c, f in result.items() if f["status"] != "pass"}
     assert all(statuses(result)[check] == "fail" for check in expected)
-    assert "kernel.yama.ptrace_scope" in result["baseline_sysctl_kernel_live"]["message"]
-    assert DRIFT_MODULE in result["baseline_modules_not_loaded"]["message"]
+    for check, names in OFFENDERS.items():
+        assert all(name in result[check]["message"] for name in names), result[check]["message"]
 
 
 def test_a_reboot_restores_the_persisted_state(lab: Lab, inventory: Path, tmp_path: Path) -> None:

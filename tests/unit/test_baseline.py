@@ -256,3 +256,54 @@ def test_a_failed_command_is_an_error_never_a_pass() -> None:
         baseline.evaluate_sysctl_persisted({"baseline_sysctl_persisted": cmd("", rc=1)}, PARAMS["BASE-01"])
     with pytest.raises(MissingFact):
         baseline.evaluate_sysctl_kernel_live({"baseline_sysctl_live": live_sysctl()}, PARAMS["BASE-01"])
+
+
+# What `auditctl -l` (audit 4.0.2, Debian 13 VM lab host) really printed for BASELINE_RULES: a path rule gains
+# `-S all`, `-C euid!=uid` comes back as `-C uid!=euid`, syscalls in the kernel's order, unset as -1.
+AUDITCTL_L_DEBIAN_13 = """-w /etc/group -p wa -k identity
+-w /etc/passwd -p wa -k identity
+-w /etc/gshadow -p wa -k identity
+-w /etc/shadow -p wa -k identity
+-w /etc/security/opasswd -p wa -k identity
+-w /etc/nsswitch.conf -p wa -k identity
+-w /etc/pam.conf -p wa -k identity
+-w /etc/pam.d -p wa -k identity
+-w /etc/sudoers -p wa -k scope
+-w /etc/sudoers.d -p wa -k scope
+-a always,exit -F arch=b64 -S execve -C uid!=euid -F auid!=-1 -F key=user_emulation
+-a always,exit -F arch=b64 -S adjtimex,settimeofday,clock_settime -F key=time-change
+-w /etc/localtime -p wa -k time-change
+-a always,exit -F arch=b64 -S init_module,delete_module,finit_module -F auid>=1000 -F auid!=-1 -F key=kernel_modules
+-a always,exit -S all -F path=/usr/bin/kmod -F perm=x -F auid>=1000 -F auid!=-1 -F key=kernel_modules
+-a always,exit -S all -F path=/usr/bin/sudo -F perm=x -F auid>=1000 -F auid!=-1 -F key=privileged
+-w /srv/customer-data -p rwxa -k stockade-data
+"""
+
+
+def test_the_kernels_printed_form_of_the_persisted_rules_is_the_same_rules() -> None:
+    persisted, live = parse_rules(BASELINE_RULES), parse_rules(AUDITCTL_L_DEBIAN_13)
+    printed = parse_rule("-a always,exit -S all -F path=/usr/bin/sudo -F perm=x")
+    assert printed is not None and printed.syscalls == frozenset() and printed.path == "/usr/bin/sudo"
+    for rules in (persisted, live):
+        assert audits_execution(rules, "/usr/bin/sudo") and audits_execution(rules, "/usr/bin/kmod")
+        assert audits_syscalls(rules, ["execve"], required_fields=["euid!=uid"])
+        assert audits_syscalls(rules, ["init_module", "finit_module", "delete_module"])
+    assert {r.fields for r in persisted if r.key == "user_emulation"} == \
+        {r.fields for r in live if r.key == "user_emulation"}
+    # A rule for every syscall of an arch covers any syscall; a path rule (also -S all) covers none.
+    assert audits_syscalls(parse_rules("-a always,exit -F arch=b64 -S all -k everything"), ["execve"])
+    assert not audits_syscalls(parse_rules("-a always,exit -S all -F arch=b64 -F path=/x -F perm=x"), ["execve"])
+    assert not audits_syscalls(live, ["execve"], required_fields=["euid=uid"])
+
+    scan = {"setuid_setgid_files": ["/usr/bin/sudo"]}
+    facts = {"baseline_container": SERVER, "baseline_audit_rules_live": cmd(AUDITCTL_L_DEBIAN_13),
+             "baseline_filesystem_scan": scan}
+    assert baseline.evaluate_audit_rules_live(facts, {}).status is Status.PASS
+    # Strict: a persisted rule the kernel does not have is FAIL, named.
+    deleted = AUDITCTL_L_DEBIAN_13.replace("-a always,exit -S all -F path=/usr/bin/sudo -F perm=x -F auid>=1000 "
+                                           "-F auid!=-1 -F key=privileged\n", "")
+    result = baseline.evaluate_audit_rules_live({**facts, "baseline_audit_rules_live": cmd(deleted)}, {})
+    assert result.status is Status.FAIL and "path=/usr/bin/sudo" in result.message
+    no_comparison = AUDITCTL_L_DEBIAN_13.replace(" -C uid!=euid", "")
+    result = baseline.evaluate_audit_rules_live({**facts, "baseline_audit_rules_live": cmd(no_comparison)}, {})
+    assert result.status is Status.FAIL and "execve euid!=uid" in result.message

@@ -8,7 +8,9 @@ the evidence); trust and names are the verifier's verdicts with its own reasons.
 
 An endpoint that refuses the connection or will not negotiate TLS fails `tls_endpoint_serves` (the host
 answered: nothing serves TLS there); every other property of that endpoint is ERROR (not evaluated),
-never a pass. An endpoint that does not answer at all (timeout) is ERROR everywhere.
+never a pass. An endpoint that does not answer at all (timeout) is ERROR everywhere. A host whose inventory
+declares no TLS endpoint (`tls_endpoints: []`) is not scanned: every TLS check is SKIPPED there, with that
+reason; an absent `tls_endpoints` means TLS-01 `ports`, and an empty scan for any other reason is ERROR.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 
 import checks.probes.tls  # noqa: F401 - registers the tls_scan probe
 from checks.model import Check, Facts, MissingFact, NotEvaluated, Outcome, Params, Status
+from checks.probes import NO_TLS_DECLARED, declared_not_applicable
 
 PROBE = "tls_scan"
 LEGACY_PROTOCOLS = ("SSL 2.0", "SSL 3.0", "TLS 1.0", "TLS 1.1")
@@ -33,6 +36,13 @@ RSA_PSS_OID = "1.2.840.113549.1.1.10"  # RSASSA-PSS: its hash is in the signatur
 Endpoint = Mapping[str, Any]
 # (problems, evidence) for one endpoint; raise NotEvaluated when the scan did not tell.
 Property = Callable[[Endpoint, Params], tuple[list[str], dict[str, Any]]]
+
+
+def not_applicable(facts: Facts) -> Outcome | None:
+    """SKIPPED when the host declared `tls_endpoints: []` (the probe then scanned nothing and said why)."""
+    if declared_not_applicable(facts.get(PROBE)):
+        return Outcome(Status.SKIPPED, NO_TLS_DECLARED, {"tls_endpoints": []})
+    return None
 
 
 def endpoints(facts: Facts) -> list[Endpoint]:
@@ -60,6 +70,9 @@ def _part(endpoint: Endpoint, key: str) -> Mapping[str, Any]:
 
 def judge(facts: Facts, params: Params, prop: Property, passed: str) -> Outcome:
     """FAIL if any endpoint fails; else ERROR if any could not be judged; else PASS."""
+    skipped = not_applicable(facts)
+    if skipped is not None:
+        return skipped
     problems: list[str] = []
     unevaluated: list[str] = []
     observed: dict[str, Any] = {}
@@ -84,6 +97,9 @@ def judge(facts: Facts, params: Params, prop: Property, passed: str) -> Outcome:
 # --- TLS-01 --------------------------------------------------------------------------------------------
 
 def evaluate_serves(facts: Facts, params: Params) -> Outcome:
+    skipped = not_applicable(facts)
+    if skipped is not None:
+        return skipped
     problems, unreachable, observed = [], [], {}
     for endpoint in endpoints(facts):
         label, status = str(endpoint.get("endpoint")), endpoint.get("status")

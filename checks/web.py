@@ -2,7 +2,8 @@
 
 Both judge what the controller met (checks/probes/http.py), never nginx's configuration text.
 Connection refused is a fact about the host (nothing listens, so nothing is limited or redirected):
-FAIL. A timeout or any other failure to find out is ERROR, never a pass.
+FAIL. A timeout or any other failure to find out is ERROR, never a pass. A host that declares no TLS endpoint
+(`tls_endpoints: []`) is not probed (WEB-01 over https, TLS-02's redirect): SKIPPED, with that reason.
 """
 
 from __future__ import annotations
@@ -11,12 +12,21 @@ from typing import Any
 
 import checks.probes.http  # noqa: F401 - registers the http_redirect and rate_limit_burst probes
 from checks.model import Check, Facts, MissingFact, Outcome, Params, Status, fact_value
+from checks.probes import NO_TLS_DECLARED, declared_not_applicable
 
 REDIRECT_STATUSES = (301, 302, 307, 308)
 
 
+def _not_applicable(result: object) -> Outcome | None:
+    return Outcome(Status.SKIPPED, NO_TLS_DECLARED, {"tls_endpoints": []}) if declared_not_applicable(result) \
+        else None
+
+
 def evaluate_rate_limit(facts: Facts, params: Params) -> Outcome:
     result = fact_value(facts, "rate_limit_burst")
+    skipped = _not_applicable(result)
+    if skipped is not None:
+        return skipped
     allowance = int(params["allowance"])
     problems: list[str] = []
     unevaluated: list[str] = []
@@ -55,6 +65,9 @@ def evaluate_rate_limit(facts: Facts, params: Params) -> Outcome:
 
 def evaluate_redirect(facts: Facts, params: Params) -> Outcome:
     result = fact_value(facts, "http_redirect")
+    skipped = _not_applicable(result)
+    if skipped is not None:
+        return skipped
     if result.get("connection") == "refused":
         return Outcome(Status.FAIL, f"{result.get('url')}: connection refused, plain HTTP is not redirected to "
                                     "HTTPS", result)

@@ -46,13 +46,15 @@ def file_fact(name: str, path: str) -> None:
     REGISTRY[name] = lambda: read_file(path)
 
 
-def run_command(argv: list[str]) -> dict[str, Any]:
+def run_command(argv: list[str], timeout: float = COMMAND_TIMEOUT) -> dict[str, Any]:
+    """One command's exit code, stdout and stderr, or {"error": ...} when it is missing or takes longer than
+    `timeout` (COMMAND_TIMEOUT unless a fact needs more, within its FACT_DEADLINE_SECONDS)."""
     try:
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=COMMAND_TIMEOUT, check=False)
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
     except FileNotFoundError:
         return {"command": argv, "error": "command not found"}
     except subprocess.TimeoutExpired:
-        return {"command": argv, "error": f"timed out after {COMMAND_TIMEOUT}s"}
+        return {"command": argv, "error": f"timed out after {timeout:g}s"}
     return {"command": argv, "rc": proc.returncode, "stdout": proc.stdout, "stderr": proc.stderr}
 
 

@@ -25,7 +25,12 @@ _PATCHING_UU_LOG_DIR = Path("/var/log/unattended-upgrades")
 _PATCHING_RELEASE_FIELDS = ("Origin", "Label", "Suite", "Codename", "Version", "Date", "Valid-Until")
 # Read-only apt: no lock, and the binary caches are built in memory instead of rewritten in /var/cache/apt.
 _PATCHING_APT_RO = ["-o", "Debug::NoLocking=1", "-o", "Dir::Cache::pkgcache=", "-o", "Dir::Cache::srcpkgcache="]
-_PATCHING_SYSTEM_PKGCACHE = Path("/var/cache/apt/pkgcache.bin")
+_PATCHING_SYSTEM_CACHES = (Path("/var/cache/apt/pkgcache.bin"), Path("/var/cache/apt/srcpkgcache.bin"))
+# The first apt run on a private cache may have to rebuild it (after a dpkg change, from srcpkgcache.bin; with no
+# usable cache at all, from every package list): on a busy 2-core machine that took more than COMMAND_TIMEOUT
+# (30 s) and left PATCH-02 ERROR. It gets most of its fact's deadline (FACT_DEADLINE_SECONDS, 60 s); the runs
+# after it reuse the cache it built. Past either bound the fact is an error, so PATCH-02 is ERROR, never PASS.
+_PATCHING_APT_FIRST_TIMEOUT = 50
 _PATCHING_INST = re.compile(r"^Inst (\S+) \[([^\]]+)\] \((\S+) ")
 # unattended-upgrades log lines worth keeping: run boundaries, what it did, and what went wrong.
 _PATCHING_UU_KEEP = re.compile(r" (ERROR|WARNING|CRITICAL) |Starting unattended upgrades script|All upgrades installed|"
@@ -82,11 +87,14 @@ def _patching_configured_suites(apt_ro: list[str] = _PATCHING_APT_RO) -> list[di
 
 
 def _patching_private_cache(directory: str) -> list[str]:
-    """apt options for binary caches in `directory`, a private copy of the system's (apt still validates it
-    against the package lists and rebuilds it there if stale): apt's four runs below build the cache at most
-    once (not four times in memory), and /var/cache/apt is never written."""
-    with contextlib.suppress(OSError):  # no system cache, or unreadable: the first run builds one there
-        shutil.copyfile(_PATCHING_SYSTEM_PKGCACHE, Path(directory) / "pkgcache.bin")
+    """apt options for binary caches in `directory`, a private copy of the system's (apt still validates them
+    against the package lists and the dpkg status and rebuilds them there if stale): apt's runs below build
+    the cache at most once (not once per run in memory), and /var/cache/apt is never written. Both caches are
+    copied: a pkgcache.bin made stale by a dpkg change (hardening installs packages) is then rebuilt from the
+    still valid srcpkgcache.bin, without parsing every package list again."""
+    for system in _PATCHING_SYSTEM_CACHES:
+        with contextlib.suppress(OSError):  # no system cache, or unreadable: the first run builds one there
+            shutil.copyfile(system, Path(directory) / system.name)
     return ["-o", "Debug::NoLocking=1", "-o", f"Dir::Cache::pkgcache={directory}/pkgcache.bin",
             "-o", f"Dir::Cache::srcpkgcache={directory}/srcpkgcache.bin"]
 
@@ -95,7 +103,8 @@ def _patching_private_cache(directory: str) -> list[str]:
 def _patching_pending_updates() -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="stockade-apt-") as directory:
         apt_ro = _patching_private_cache(directory)
-        simulation = run_command(["apt-get", "-s", *apt_ro, "dist-upgrade"])  # builds the cache if stale
+        simulation = run_command(["apt-get", "-s", *apt_ro, "dist-upgrade"],  # builds the cache if stale
+                                 timeout=_PATCHING_APT_FIRST_TIMEOUT)
         names = sorted({m.group(1) for m in map(_PATCHING_INST.match, str(simulation.get("stdout", "")).splitlines())
                         if m})
         policy = run_command(["apt-cache", *apt_ro, "policy", *names]) if names else None
@@ -208,13 +217,13 @@ def _patching_apt_inputs() -> dict[str, Any]:
     holds = run_command(["apt-mark", "showhold"])
     held = str(holds.get("stdout", "")).split() if holds.get("rc") == 0 else []
     # One private copy of the binary cache for its three apt runs, as in patching_pending_updates: with the
-    # in-memory cache (_PATCHING_APT_RO) each run rebuilt it (4-6 s each on a loaded lab host, 0.1-0.3 s now;
-    # apt still validates the copy against the lists, so its view is the same).
+    # in-memory cache each run rebuilt it (4-6 s each on a loaded lab host, 0.1-0.3 s on the copy; apt still
+    # validates the copy against the lists, so its view is the same). The first run may rebuild the copy.
     with tempfile.TemporaryDirectory(prefix="stockade-apt-") as directory:
         apt_ro = _patching_private_cache(directory)
-        suites = _patching_configured_suites(apt_ro)
-        policy = run_command(["apt-cache", *apt_ro, "policy"])
+        policy = run_command(["apt-cache", *apt_ro, "policy"], timeout=_PATCHING_APT_FIRST_TIMEOUT)
         held_policy = run_command(["apt-cache", *apt_ro, "policy", *held]) if held else None
+        suites = _patching_configured_suites(apt_ro)
     return {
         "codename": codename,
         "suites": suites,

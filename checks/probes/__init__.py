@@ -31,6 +31,28 @@ class ProbeTarget:
                 "-o", "ControlMaster=no", "-o", "ControlPath=none", *extra_options, self.address, *remote]
 
 
+# `tls_endpoints: []` declares that the host serves no TLS: TLS-01..04 and WEB-01 are not applicable there.
+NO_TLS_DECLARED = "not applicable: the host declares no TLS endpoint (tls_endpoints: [])"
+
+
+def declares_no_tls(target: ProbeTarget) -> bool:
+    """The inventory says, in so many words, that the host serves no TLS (`tls_endpoints: []`). An absent
+    `tls_endpoints` is not that: it means TLS-01 `ports`."""
+    declared = target.variables.get("tls_endpoints")
+    return isinstance(declared, list | tuple) and len(declared) == 0
+
+
+def not_applicable_result(target: ProbeTarget) -> dict[str, Any] | None:
+    """What the TLS and HTTP probes return, instead of connecting, for a host that declares no TLS."""
+    return {"endpoints": [], "not_applicable": NO_TLS_DECLARED} if declares_no_tls(target) else None
+
+
+def declared_not_applicable(result: object) -> bool:
+    """The probe result is exactly `not_applicable_result`'s: nothing else (an empty scan, an error) is."""
+    return isinstance(result, Mapping) and result.get("not_applicable") == NO_TLS_DECLARED \
+        and not result.get("endpoints") and "error" not in result
+
+
 ProbeFunction = Callable[[ProbeTarget, Params], Any]
 
 # Limiters on a host that a probe's burst trips, and that other connections then meet (dropped, or 429):

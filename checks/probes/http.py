@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from checks.model import Param, Params
-from checks.probes import HTTP_RATE_LIMIT, ProbeTarget, probe
+from checks.probes import HTTP_RATE_LIMIT, ProbeTarget, not_applicable_result, probe
 
 TIMEOUT_SECONDS = 5.0
 USER_AGENT = "stockade-probe/1"
@@ -100,6 +100,9 @@ def _failure(exc: BaseException) -> dict[str, Any]:
 # Meets no limiter: the port-80 redirect path is not one of the rate-limited ones.
 @probe("http_redirect", params=(Param("TLS-02", "http_port"),))
 def http_redirect(target: ProbeTarget, params: Params) -> dict[str, Any]:
+    not_applicable = not_applicable_result(target)  # tls_endpoints: [] - no HTTPS to redirect to
+    if not_applicable is not None:
+        return not_applicable
     port = int(params["http_port"])
     server_name = _server_name(target)
     client = _Client("http", target.address, port, server_name)
@@ -146,6 +149,10 @@ def rate_limit_burst(target: ProbeTarget, params: Params) -> dict[str, Any]:
     paths = [str(path) for path in params["rate_limited_paths"]]
     port = int(params["port"])
     scheme = str(params["scheme"])
+    # tls_endpoints: [] - no HTTPS edge to limit; plain HTTP behind a TLS proxy (scheme http) is still probed.
+    not_applicable = not_applicable_result(target) if scheme == "https" else None
+    if not_applicable is not None:
+        return not_applicable
     burst = int(params["burst_requests"])
     steady = int(params["steady_requests"])
     interval = int(params["steady_interval_ms"]) / 1000

@@ -3,7 +3,9 @@
 Endpoints come from the inventory: a host variable `tls_endpoints: [{port: 443, sni: NAME, address: ADDR}]`
 (every key optional but port), else TLS-01's `ports` on the host's address with the inventory hostname as
 the server name, which is what roles/web_edge serves by default. So endpoints our roles do not manage can
-be audited too, and `stockade tls HOST:PORT` scans one endpoint with the same code.
+be audited too, and `stockade tls HOST:PORT` scans one endpoint with the same code. `tls_endpoints: []`
+declares that the host serves no TLS: nothing is scanned and the probe says so (`not_applicable`), so
+TLS-01..04 are SKIPPED there.
 
 The scan result is reduced here to JSON-safe data (what was offered, negotiated and presented, each accepted
 suite's ephemeral key and the supported groups), so the evaluators in checks/tls.py stay pure and every
@@ -38,7 +40,7 @@ from cryptography.x509.oid import NameOID
 from cryptography.x509.verification import Criticality, ExtensionPolicy, PolicyBuilder, Store, VerificationError
 
 from checks.model import Param, Params
-from checks.probes import HTTP_RATE_LIMIT, ProbeTarget, probe
+from checks.probes import HTTP_RATE_LIMIT, ProbeTarget, not_applicable_result, probe
 
 NETWORK_TIMEOUT_SECONDS = 5
 PER_SERVER_CONNECTIONS = 5  # sslyze's default
@@ -64,10 +66,11 @@ class Endpoint:
 
 
 def endpoints_for(target: ProbeTarget, params: Params) -> list[Endpoint]:
-    """The host's TLS endpoints: inventory `tls_endpoints`, else TLS-01 `ports` (default 443)."""
+    """The host's TLS endpoints: inventory `tls_endpoints` (an empty list: none), else TLS-01 `ports`
+    (default 443)."""
     default_name = str(target.variables.get("inventory_hostname") or target.name)
     declared = target.variables.get("tls_endpoints")
-    if declared:
+    if declared is not None:
         if not isinstance(declared, Sequence) or isinstance(declared, str):
             raise ValueError("tls_endpoints must be a list of {port, sni?, address?}")
         endpoints = []
@@ -511,5 +514,8 @@ def _resolve(address: str) -> str:
 # them lets the 429 bucket refill and meets 429 later than it should, so the burst waits for the scan.
 @probe("tls_scan", params=(Param("TLS-01", "ports"), Param("TLS-03", "ca_file")), meets=(HTTP_RATE_LIMIT,))
 def tls_scan(target: ProbeTarget, params: Params) -> dict[str, Any]:
+    not_applicable = not_applicable_result(target)
+    if not_applicable is not None:
+        return not_applicable
     endpoints = endpoints_for(target, params)
     return {"endpoints": scan_endpoints(endpoints, ca_file_for(params))}

@@ -17,7 +17,7 @@ from concurrent.futures import Future
 from typing import Any
 
 from checks.model import Params
-from checks.probes import ProbeTarget
+from checks.probes import ProbeTarget, not_applicable_result
 from checks.probes.tls import Endpoint, ca_file_for, endpoints_for, scan_fleet
 
 PROBE = "tls_scan"
@@ -40,6 +40,10 @@ class FleetTls:
         self._results: dict[str, Future[dict[str, Any]]] = {host: Future() for host in hosts}
         self._plans: dict[str, tuple[list[Endpoint], str]] = {}
         for host, (target, params) in hosts.items():
+            not_applicable = not_applicable_result(target)
+            if not_applicable is not None:  # tls_endpoints: [] - nothing to scan, as the probe says
+                self._results[host].set_result(not_applicable)
+                continue
             try:
                 self._plans[host] = (endpoints_for(target, params), ca_file_for(params))
             except Exception as exc:  # noqa: BLE001 - as the probe: a bad tls_endpoints is this host's ERROR

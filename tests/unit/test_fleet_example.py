@@ -107,5 +107,6 @@ def test_it_declares_what_a_real_fleet_needs() -> None:
     assert web["web_edge_private_key"].startswith("$ANSIBLE_VAULT;")
     assert {endpoint["sni"] for endpoint in web["tls_endpoints"]} == {"www.example.org", "example.org"}
     db = fleet["children"]["db"]["vars"]
+    assert db["tls_endpoints"] == []  # no TLS there: TLS-01..04 and WEB-01 not applicable (SKIPPED)
     groups = {group["name"] for group in db["data_access_groups"]}
     assert db["data_access_directories"] and {d["group"] for d in db["data_access_directories"]} <= groups

@@ -427,3 +427,41 @@ def test_bundle_defines_the_patching_facts_in_its_own_namespace() -> None:
     out = subprocess.run([sys.executable, "-I", "-c", script, "patching_reboot_required"], capture_output=True,
                          text=True, check=True, timeout=60).stdout
     assert '"collected_at"' in out
+
+
+def test_a_simulation_past_its_deadline_is_an_error_never_a_pass() -> None:
+    timed_out = {"command": ["apt-get", "-s", "dist-upgrade"], "error": "timed out after 50s"}
+    with pytest.raises(MissingFact, match="timed out after 50s"):
+        patching.evaluate_pending_security(pending_facts(timed_out), DEFAULTS)
+
+
+def test_run_command_honours_its_own_timeout() -> None:
+    from checks.collect.core import run_command
+
+    assert run_command(["sleep", "5"], timeout=0.2)["error"] == "timed out after 0.2s"
+
+
+def test_the_first_apt_run_gets_the_longer_deadline_on_a_private_copy_of_both_caches(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """PATCH-02's evidence under load (issue 17): the apt run that may rebuild the cache gets most of the fact's
+    deadline, and both system caches are copied, so a pkgcache made stale by dpkg is rebuilt from srcpkgcache."""
+    caches = tuple(tmp_path / name for name in ("pkgcache.bin", "srcpkgcache.bin"))
+    for cache in caches:
+        cache.write_bytes(cache.name.encode())
+    monkeypatch.setattr(collect, "_PATCHING_SYSTEM_CACHES", caches)
+    runs: list[tuple[list[str], float, set[str]]] = []
+
+    def fake_run(argv: list[str], timeout: float = 30) -> dict[str, Any]:
+        private = next((a.split("=", 1)[1] for a in argv if a.startswith("Dir::Cache::pkgcache=")), "")
+        copied = {p.name for p in Path(private).parent.iterdir()} if private else set()
+        runs.append((argv, timeout, copied))
+        return {"command": argv, "rc": 0, "stdout": "", "stderr": ""}
+
+    monkeypatch.setattr(collect, "run_command", fake_run)
+    collect._patching_pending_updates()
+    collect._patching_apt_inputs()
+    apt_runs = [(argv[:2], timeout, copied) for argv, timeout, copied in runs if argv[0] in ("apt-get", "apt-cache")]
+    first_of_each = [run for run in apt_runs if run[1] == collect._PATCHING_APT_FIRST_TIMEOUT]
+    assert [run[0] for run in first_of_each] == [["apt-get", "-s"], ["apt-cache", "-o"]]
+    assert collect._PATCHING_APT_FIRST_TIMEOUT > 30 and collect._PATCHING_APT_FIRST_TIMEOUT < 60
+    assert all(copied == {"pkgcache.bin", "srcpkgcache.bin"} for _, _, copied in apt_runs), apt_runs

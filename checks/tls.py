@@ -21,7 +21,7 @@ from typing import Any
 
 import checks.probes.tls  # noqa: F401 - registers the tls_scan probe
 from checks.model import Check, Facts, MissingFact, NotEvaluated, Outcome, Params, Status
-from checks.probes import NO_TLS_DECLARED, declared_not_applicable
+from checks.probes import not_applicable_outcome
 
 PROBE = "tls_scan"
 LEGACY_PROTOCOLS = ("SSL 2.0", "SSL 3.0", "TLS 1.0", "TLS 1.1")
@@ -40,9 +40,7 @@ Property = Callable[[Endpoint, Params], tuple[list[str], dict[str, Any]]]
 
 def not_applicable(facts: Facts) -> Outcome | None:
     """SKIPPED when the host declared `tls_endpoints: []` (the probe then scanned nothing and said why)."""
-    if declared_not_applicable(facts.get(PROBE)):
-        return Outcome(Status.SKIPPED, NO_TLS_DECLARED, {"tls_endpoints": []})
-    return None
+    return not_applicable_outcome(facts.get(PROBE))
 
 
 def endpoints(facts: Facts) -> list[Endpoint]:

@@ -12,19 +12,14 @@ from typing import Any
 
 import checks.probes.http  # noqa: F401 - registers the http_redirect and rate_limit_burst probes
 from checks.model import Check, Facts, MissingFact, Outcome, Params, Status, fact_value
-from checks.probes import NO_TLS_DECLARED, declared_not_applicable
+from checks.probes import not_applicable_outcome
 
 REDIRECT_STATUSES = (301, 302, 307, 308)
 
 
-def _not_applicable(result: object) -> Outcome | None:
-    return Outcome(Status.SKIPPED, NO_TLS_DECLARED, {"tls_endpoints": []}) if declared_not_applicable(result) \
-        else None
-
-
 def evaluate_rate_limit(facts: Facts, params: Params) -> Outcome:
     result = fact_value(facts, "rate_limit_burst")
-    skipped = _not_applicable(result)
+    skipped = not_applicable_outcome(result)
     if skipped is not None:
         return skipped
     allowance = int(params["allowance"])
@@ -65,7 +60,7 @@ def evaluate_rate_limit(facts: Facts, params: Params) -> Outcome:
 
 def evaluate_redirect(facts: Facts, params: Params) -> Outcome:
     result = fact_value(facts, "http_redirect")
-    skipped = _not_applicable(result)
+    skipped = not_applicable_outcome(result)
     if skipped is not None:
         return skipped
     if result.get("connection") == "refused":

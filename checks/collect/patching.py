@@ -23,8 +23,6 @@ _PATCHING_ARCHIVES = Path("/var/cache/apt/archives")
 _PATCHING_PERIODIC = Path("/var/lib/apt/periodic")
 _PATCHING_UU_LOG_DIR = Path("/var/log/unattended-upgrades")
 _PATCHING_RELEASE_FIELDS = ("Origin", "Label", "Suite", "Codename", "Version", "Date", "Valid-Until")
-# Read-only apt: no lock, and the binary caches are built in memory instead of rewritten in /var/cache/apt.
-_PATCHING_APT_RO = ["-o", "Debug::NoLocking=1", "-o", "Dir::Cache::pkgcache=", "-o", "Dir::Cache::srcpkgcache="]
 _PATCHING_SYSTEM_CACHES = (Path("/var/cache/apt/pkgcache.bin"), Path("/var/cache/apt/srcpkgcache.bin"))
 # The first apt run on a private cache may have to rebuild it (after a dpkg change, from srcpkgcache.bin; with no
 # usable cache at all, from every package list): on a busy 2-core machine that took more than COMMAND_TIMEOUT
@@ -62,7 +60,7 @@ def _patching_release_header(path: Path) -> dict[str, str]:
     return fields
 
 
-def _patching_configured_suites(apt_ro: list[str] = _PATCHING_APT_RO) -> list[dict[str, Any]]:
+def _patching_configured_suites(apt_ro: list[str]) -> list[dict[str, Any]]:
     """Every suite of the configured sources (`apt-get indextargets --no-release-info`, which lists what
     `apt-get update` would fetch) with the Release list file the host holds for it, or None."""
     targets = run_command(["apt-get", *apt_ro, "indextargets", "--no-release-info",

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from checks.model import Param, Params
+from checks.model import Outcome, Param, Params, Status
 
 
 @dataclass(frozen=True)
@@ -47,10 +47,12 @@ def not_applicable_result(target: ProbeTarget) -> dict[str, Any] | None:
     return {"endpoints": [], "not_applicable": NO_TLS_DECLARED} if declares_no_tls(target) else None
 
 
-def declared_not_applicable(result: object) -> bool:
-    """The probe result is exactly `not_applicable_result`'s: nothing else (an empty scan, an error) is."""
-    return isinstance(result, Mapping) and result.get("not_applicable") == NO_TLS_DECLARED \
+def not_applicable_outcome(result: object) -> Outcome | None:
+    """SKIPPED when the probe result is exactly `not_applicable_result`'s; None for anything else (an empty
+    scan, an error), which the check judges as usual."""
+    declared = isinstance(result, Mapping) and result.get("not_applicable") == NO_TLS_DECLARED \
         and not result.get("endpoints") and "error" not in result
+    return Outcome(Status.SKIPPED, NO_TLS_DECLARED, {"tls_endpoints": []}) if declared else None
 
 
 ProbeFunction = Callable[[ProbeTarget, Params], Any]

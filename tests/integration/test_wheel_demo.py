@@ -12,30 +12,44 @@
   not activated, so `stockade` is the wheel's), and Ansible's console scripts are written into VENV/bin for
   VENV's Python, as pip would when installing ansible-core. Nothing is downloaded.
 - From an empty directory, with no ANSIBLE_* or STOCKADE_HOME in the environment and only VENV/bin of any
-  venv on PATH: `stockade harden` (the whole site playbook, one lab host), `audit`, `tls` and `history` work,
-  and the files they used are the installed package's.
+  venv on PATH, the installed package runs the demo's own steps after its first audit (issue 17): the demo
+  fleet written by `write_demo_inventory` on 2 Debian 13 lab hosts (two operators, alice enrolled with a seed
+  made for this run, customer data on lab-01, the web edge on lab-02), `stockade harden -i demo.yml` (the whole
+  site playbook), `stockade audit` with the example attestations, `tls` and `history`; the files they used are
+  the installed package's.
+- The demo's report.html, opened from a file:// URL in headless Chromium: every clause assessed, the headline
+  HOLDS (never MANUAL), the behaviour evidence (the TOTP login, the refused unauthorized read, the 429 burst)
+  shown, no console error; and the seed is in no output and no file the audit wrote.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import sysconfig
 import zipfile
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
+from browser_cdp import Browser, find_chromium
 from conftest import REPO, Lab, boot_lab
+from test_report_chromium import problems
+
+from stockade.lab.inventory import DEMO_FILES, DEMO_OPERATOR_2FA, write_demo_inventory
 
 CHECKOUT_BIN = Path(sys.executable).parent
 CHECKOUT_SITE = Path(sysconfig.get_paths()["purelib"])
 ROLES = sorted(path.name for path in (REPO / "roles").iterdir() if (path / "tasks" / "main.yml").is_file())
 COLLECTION = "stockade/_ansible/collections/ansible_collections/stockade/hardening"
+ATTESTATIONS = REPO / "inventory" / "examples" / "attestations.yml"
 
 
 def _run(command: list[str], *, cwd: Path, env: dict[str, str] | None = None,
@@ -130,41 +144,131 @@ def test_the_installed_package_finds_its_own_files_outside_the_checkout(venv: Pa
     assert str(venv) in roles.stdout and str(REPO) not in roles.stdout, roles.stdout
 
 
+
+
+@dataclass
+class DemoRun:
+    """What the installed package did with the demo fleet: its outputs and the audit's run directory."""
+
+    lab: Lab
+    inventory: Path
+    workdir: Path
+    seed: str = field(repr=False)  # never in test output: every check of it is a bare bool in an assert
+    outputs: list[str] = field(default_factory=list, repr=False)
+    run_dir: Path | None = None
+
+    def leaks_into(self, text: str | bytes) -> bool:
+        return (self.seed.encode() if isinstance(text, bytes) else self.seed) in text
+
+
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    yield from boot_lab(tmp_path_factory, "13", hosts=1)
+def demo(venv: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoRun]:
+    """The installed stockade hardens and audits the demo fleet, once for the module, from an empty directory."""
+    for lab in boot_lab(tmp_path_factory, "13", hosts=2):
+        try:
+            inventory = write_demo_inventory(lab.inventory.parent)
+            seeds = yaml.safe_load(inventory.read_text())["all"]["children"]["lab"]["vars"]["totp_seeds"]
+            yield _harden_and_audit(DemoRun(lab, inventory, tmp_path_factory.mktemp("workdir"),
+                                            seeds[DEMO_OPERATOR_2FA]), venv)
+        finally:  # as scripts/demo.sh: the seed (demo.yml) and the operator key go with the lab
+            for name in DEMO_FILES:
+                (lab.inventory.parent / name).unlink(missing_ok=True)
 
 
-def test_installed_stockade_hardens_audits_scans_and_lists_history(venv: Path, lab: Lab, tmp_path: Path) -> None:
-    env = venv_env(venv)
-    stockade = str(venv / "bin" / "stockade")
-    keys = tmp_path / "keys"
-
-    harden = _run([stockade, "harden", "-i", str(lab.inventory)], cwd=tmp_path, env=env, timeout=1200)
+def _harden_and_audit(demo: DemoRun, venv: Path) -> DemoRun:
+    stockade, env = str(venv / "bin" / "stockade"), venv_env(venv)
+    harden = _run([stockade, "harden", "-i", str(demo.inventory)], cwd=demo.workdir, env=env, timeout=1500)
+    audit = _run([stockade, "audit", "-i", str(demo.inventory), "-o", "reports", "--key-dir", "keys",
+                  "--attestations", str(ATTESTATIONS)], cwd=demo.workdir, env=env, timeout=900)
+    demo.outputs.extend([harden.stdout, harden.stderr, audit.stdout, audit.stderr])
     assert harden.returncode == 0, harden.stdout[-3000:] + harden.stderr[-2000:]
-    assert "PLAY [Harden hosts with Stockade]" in harden.stdout
-    assert str(REPO) not in harden.stdout + harden.stderr  # nothing of the checkout was used
-    assert "lab-01" in harden.stdout and "changed=0" not in harden.stdout.split("PLAY RECAP")[-1]
-
-    audit = _run([stockade, "audit", "-i", str(lab.inventory), "-o", "reports", "--key-dir", str(keys)],
-                 cwd=tmp_path, env=env, timeout=900)
     assert audit.returncode == 0, audit.stdout[-3000:] + audit.stderr[-2000:]
-    (run_dir,) = [path for path in (tmp_path / "reports").iterdir() if path.is_dir()]
-    results = json.loads((run_dir / "results.json").read_text())
-    assert results["summary"]["pass"] > 0 and results["summary"].get("error", 0) == 0, results["summary"]
-    # Manual controls are answered once for the organisation; every other finding is the lab host's.
-    assert {f["host"] for f in results["findings"] if f["status"] != "manual"} == {"lab-01"}
-    assert (run_dir / "report.html").is_file()
+    (demo.run_dir,) = [path for path in (demo.workdir / "reports").iterdir() if path.is_dir()]
+    return demo
 
-    address = yaml.safe_load(lab.inventory.read_text())["all"]["children"]["lab"]["hosts"]["lab-01"]["ansible_host"]
-    ca_file = lab.inventory.parent / "web_edge_ca" / "ca.crt"
-    tls = _run([stockade, "tls", f"{address}:443=lab-01", "--ca-file", str(ca_file), "-o", "tls-reports"],
-               cwd=tmp_path, env=env, timeout=600)
+
+def test_installed_stockade_hardens_the_demo_fleet_with_the_installed_files(demo: DemoRun) -> None:
+    harden_out = demo.outputs[0]
+    assert "PLAY [Harden hosts with Stockade]" in harden_out
+    assert str(REPO) not in demo.outputs[0] + demo.outputs[1]  # nothing of the checkout was used
+    recap = dict(re.findall(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)", harden_out, re.M))
+    assert set(recap) == {"lab-01", "lab-02"} and "0" not in recap.values(), recap
+
+
+def test_installed_stockade_audits_and_the_demo_holds(demo: DemoRun) -> None:
+    assert demo.run_dir is not None
+    results = json.loads((demo.run_dir / "results.json").read_text())
+    problems_found = [(f["host"], f["check_id"]) for f in results["findings"] if f["status"] in ("fail", "error")]
+    assert problems_found == [] and results["summary"]["pass"] > 0, problems_found
+    # Manual controls are answered once for the organisation; every other finding is a lab host's.
+    assert {f["host"] for f in results["findings"] if f["status"] != "manual"} == {"lab-01", "lab-02"}
+    assert demo.outputs[3].strip().splitlines()[-1].startswith("HOLDS:"), demo.outputs[3][-2000:]
+
+
+def test_installed_stockade_scans_tls_and_lists_history(demo: DemoRun, venv: Path) -> None:
+    stockade, env = str(venv / "bin" / "stockade"), venv_env(venv)
+    hosts = yaml.safe_load(demo.lab.inventory.read_text())["all"]["children"]["lab"]["hosts"]
+    ca_file = demo.lab.inventory.parent / "web_edge_ca" / "ca.crt"
+    tls = _run([stockade, "tls", f"{hosts['lab-02']['ansible_host']}:443=lab-02", "--ca-file", str(ca_file),
+                "-o", "tls-reports"], cwd=demo.workdir, env=env, timeout=600)
     assert tls.returncode == 0, tls.stdout[-3000:] + tls.stderr[-2000:]
-    (tls_dir,) = [path for path in (tmp_path / "tls-reports").iterdir() if path.is_dir()]
+    (tls_dir,) = [path for path in (demo.workdir / "tls-reports").iterdir() if path.is_dir()]
     tls_results = json.loads((tls_dir / "results.json").read_text())
     assert tls_results["summary"]["pass"] > 0 and tls_results["summary"].get("fail", 0) == 0
-
-    history = _run([stockade, "history", "-o", "reports"], cwd=tmp_path, env=env, timeout=120)
+    history = _run([stockade, "history", "-o", "reports"], cwd=demo.workdir, env=env, timeout=120)
     assert history.returncode == 0, history.stderr
-    assert [line.split()[0] for line in history.stdout.splitlines()[1:]] == [run_dir.name]
+    assert demo.run_dir is not None
+    assert [line.split()[0] for line in history.stdout.splitlines()[1:]] == [demo.run_dir.name]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    chromium = find_chromium()
+    if chromium is None:
+        pytest.fail("chromium is not installed: run scripts/setup.sh (it installs Debian's chromium package)")
+    with Browser(chromium, timeout=120) as opened:
+        for domain in ("Page", "Runtime", "Log", "Network"):
+            opened.send(f"{domain}.enable")
+        yield opened
+
+
+PAGE_FACTS = """(() => {
+  const all = (selector) => [...document.querySelectorAll(selector)];
+  return {
+    headline: document.querySelector('dd.headline .badge').textContent.trim(),
+    headlineText: document.querySelector('dd.headline').textContent,
+    clauses: all('#clauses tr.clause').map((row) => [row.querySelector('td.mono').textContent,
+                                                      row.className]),
+    notAssessedBadges: all('#clauses tr.clause .badge').filter((b) => b.textContent.includes('not assessed')).length,
+    text: document.body.textContent.replace(/\\s+/g, ' '),  // collapsed evidence included
+  };
+})()"""
+
+
+def test_the_demo_report_assesses_every_clause_in_chromium(demo: DemoRun, browser: Browser) -> None:
+    assert demo.run_dir is not None
+    page = demo.run_dir / "report.html"
+    url = page.resolve().as_uri()
+    browser.navigate(url)
+    facts: dict[str, Any] = browser.evaluate(PAGE_FACTS)
+    assert problems(browser, url) == []
+    assert facts["clauses"], "the report shows no clause"
+    not_assessed = [clause for clause, classes in facts["clauses"] if "verdict-not_assessed" in classes
+                    or "verdict-partly" in classes]
+    assert not_assessed == [] and facts["notAssessedBadges"] == 0, facts["headlineText"]
+    assert facts["headline"] == "HOLDS", facts["headlineText"]
+    text = facts["text"]
+    # The behaviour evidence: alice's TOTP login, the refused unauthorized read, the 429 burst.
+    assert f"{DEMO_OPERATOR_2FA}: key alone refused, key + code accepted, reused code refused" in text
+    assert "(not authorized) is refused listing every data directory" in text
+    assert "bursts met 429 within" in text
+
+
+def test_the_demo_seed_is_in_no_output_and_no_report_file(demo: DemoRun) -> None:
+    assert demo.run_dir is not None
+    written = [path for path in demo.run_dir.rglob("*") if path.is_file()]
+    assert {"report.html", "results.json"} <= {path.name for path in written}
+    leaking = [path.name for path in written if demo.leaks_into(path.read_bytes())]
+    assert leaking == [], "the TOTP seed appears in these report files"
+    leaked = any(demo.leaks_into(text) for text in demo.outputs)
+    assert not leaked, "the TOTP seed appears in the harden or audit output"

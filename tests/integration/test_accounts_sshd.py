@@ -1,4 +1,4 @@
-"""ACCT-01, ACCT-02, SSH-03, SSH-04 end to end on real Debian 13 lab hosts: FAIL fresh, PASS after harden,
+"""ACCT-01, ACCT-02, SSH-03, SSH-04 end to end on real lab hosts of both releases: FAIL fresh, PASS after harden,
 idempotent, check mode clean; the lockout matrix (AllowGroups without the automation account, a broken sudoers
 fragment, a fragment that takes sudo away) is refused or rolled back and the host stays reachable; planted drift is
 caught by exactly the right check; no password hash ever reaches an output."""
@@ -25,8 +25,7 @@ TAGS = "accounts,sshd"
 HASH_FRAGMENT = re.compile(r"\$(y|1|5|6|2b|gy)\$[./0-9A-Za-z$]{4,}")
 
 
-# Debian 13 only: Debian 12 runs the whole site in test_site_debian12.py (this module's cases are release-independent).
-@pytest.fixture(scope="module", params=["13"])
+@pytest.fixture(scope="module", params=["12", "13"])
 def lab(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     yield from boot_lab(tmp_path_factory, request.param, hosts=2)
 

@@ -1,4 +1,4 @@
-"""BASE-01..BASE-11, DAC-01 and AUD-01 on real Debian 13 lab hosts: FAIL fresh, PASS (or SKIPPED where a
+"""BASE-01..BASE-11, DAC-01 and AUD-01 on real lab hosts of both releases: FAIL fresh, PASS (or SKIPPED where a
 container cannot show it) after `stockade harden --tags baseline,data_access`, idempotent, check-mode clean,
 the host still usable, and each planted drift caught by exactly the right check."""
 
@@ -29,8 +29,7 @@ SKIPPED_IN_CONTAINER = {"baseline_sysctl_kernel_live", "baseline_modules_not_loa
 PLANTED_BEFORE_FRESH_AUDIT = {"baseline_unneeded_packages_absent", "baseline_no_world_writable"}
 
 
-# Debian 13 only: Debian 12 runs the whole site in test_site_debian12.py (this module's cases are release-independent).
-@pytest.fixture(scope="module", params=["13"])
+@pytest.fixture(scope="module", params=["12", "13"])
 def lab(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     yield from boot_lab(tmp_path_factory, request.param, hosts=1)
 

@@ -1,4 +1,4 @@
-"""FW-01 and SSH-02 end to end on real Debian 13 lab hosts: FAIL fresh (with a planted listener),
+"""FW-01 and SSH-02 end to end on real lab hosts of both releases: FAIL fresh (with a planted listener),
 PASS after `stockade harden --tags firewall`, idempotent, check mode clean, drift caught, a burst from a
 non-exempt host cut off, a ruleset that blocks SSH rolled back, and the machine's own ruleset untouched."""
 
@@ -37,8 +37,7 @@ def machine_ruleset() -> str:
     return subprocess.run([nft, "list", "ruleset"], capture_output=True, text=True, check=True).stdout
 
 
-# Debian 13 only: Debian 12 runs the whole site in test_site_debian12.py (this module's cases are release-independent).
-@pytest.fixture(scope="module", params=["13"])
+@pytest.fixture(scope="module", params=["12", "13"])
 def lab(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     before = machine_ruleset()
     yield from boot_lab(tmp_path_factory, request.param, hosts=2)

@@ -1,4 +1,4 @@
-"""PAM-01, PAM-02 and MFA-01 end to end on real Debian 13 lab hosts.
+"""PAM-01, PAM-02 and MFA-01 end to end on real lab hosts of both releases.
 
 FAIL on a fresh host, PASS after `stockade harden --tags pam,totp`, changed=0 on a second run, `--check --diff`
 clean on a fresh host, 2FA elected without a seed refused before any change, planted drift caught by exactly
@@ -43,8 +43,7 @@ class Slice:
         self.lab, self.inventory = lab, inventory
 
 
-# Debian 13 only: Debian 12 runs the whole site in test_site_debian12.py (this module's cases are release-independent).
-@pytest.fixture(scope="module", params=["13"])
+@pytest.fixture(scope="module", params=["12", "13"])
 def lab(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Slice]:
     for booted in boot_lab(tmp_path_factory, request.param, hosts=2):
         public_key = booted.paths.key.with_suffix(".pub")

@@ -1,4 +1,4 @@
-"""TLS-01..04 and WEB-01 end to end on real Debian 13 lab hosts: ERROR/FAIL fresh (no nginx), PASS
+"""TLS-01..04 and WEB-01 end to end on real lab hosts of both releases: ERROR/FAIL fresh (no nginx), PASS
 after `stockade harden --tags web_edge`, idempotent, --check --diff clean, planted drift caught by exactly
 the right checks and repaired by the role."""
 
@@ -18,8 +18,7 @@ CONTROLS = "TLS-01,TLS-02,TLS-03,TLS-04,WEB-01"
 SITE = "/etc/nginx/conf.d/stockade-web-edge.conf"
 
 
-# Debian 13 only: Debian 12 runs the whole site in test_site_debian12.py (this module's cases are release-independent).
-@pytest.fixture(scope="module", params=["13"])
+@pytest.fixture(scope="module", params=["12", "13"])
 def lab(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     for booted in boot_lab(tmp_path_factory, request.param, hosts=1):
         # The audit trusts the internal CA the role keeps beside the inventory (web_edge_ca_dir).

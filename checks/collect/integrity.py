@@ -55,6 +55,27 @@ def _integrity_conffiles() -> dict[str, tuple[str, str]]:
     return conffiles
 
 
+def _integrity_merged_usr_aliases() -> dict[str, str]:
+    """On a merged-/usr host `/bin` is a link to `usr/bin`: `find -xdev` reports /usr/bin/su while dpkg may
+    record it as /bin/su (Debian 12). Map each /usr prefix whose top-level twin links to it back to that twin."""
+    aliases = {}
+    for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
+        if Path(top).is_symlink() and os.path.realpath(top) == f"/usr{top}":
+            aliases[f"/usr{top}/"] = f"{top}/"
+    return aliases
+
+
+def _integrity_dpkg_name(path: str, known: dict[str, str] | set[str], aliases: dict[str, str]) -> str:
+    """The name dpkg records for PATH: PATH itself when dpkg knows it, else its merged-/usr alias when dpkg
+    knows that, else PATH (so an unpackaged file stays unpackaged)."""
+    if path in known:
+        return path
+    for usr_prefix, top_prefix in aliases.items():
+        if path.startswith(usr_prefix) and (alias := top_prefix + path[len(usr_prefix):]) in known:
+            return alias
+    return path
+
+
 def _integrity_setid_files() -> list[dict[str, Any]]:
     mounts = []
     for line in Path("/proc/mounts").read_text().splitlines():
@@ -110,15 +131,20 @@ def integrity_packaged_files() -> dict[str, Any]:
                          for path in sorted(conffiles)
                          if conffile_digests[path] != conffiles[path][1] and conffiles[path][1] != "newconffile"]
     setid = _integrity_setid_files()
-    listed = {entry["path"] for entry in setid} - set(owners)
+    aliases = _integrity_merged_usr_aliases()
+    listed = {entry["path"] for entry in setid}
+    listed |= {top + path[len(usr):] for path in listed for usr, top in aliases.items() if path.startswith(usr)}
+    listed -= set(owners)
     if listed:  # a setid file without an md5sums entry may still be in a package's file list
         for file_list in _INTEGRITY_INFO.glob("*.list"):
             for line in file_list.read_text(encoding="utf-8", errors="replace").splitlines():
                 if line in listed:
                     owners[line] = file_list.name.removesuffix(".list")
+    changed_paths = {c["path"] for c in changed}
     for entry in setid:
-        entry["package"] = owners.get(entry["path"])
-        entry["unchanged"] = not any(c["path"] == entry["path"] for c in changed)
+        recorded = _integrity_dpkg_name(entry["path"], owners, aliases)
+        entry["package"] = owners.get(recorded)
+        entry["unchanged"] = recorded not in changed_paths and entry["path"] not in changed_paths
     overrides = run_command(["dpkg-statoverride", "--list"])
     return {
         "scope": list(_INTEGRITY_SCOPE),

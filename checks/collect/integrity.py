@@ -65,15 +65,9 @@ def _integrity_merged_usr_aliases() -> dict[str, str]:
     return aliases
 
 
-def _integrity_dpkg_name(path: str, known: dict[str, str] | set[str], aliases: dict[str, str]) -> str:
-    """The name dpkg records for PATH: PATH itself when dpkg knows it, else its merged-/usr alias when dpkg
-    knows that, else PATH (so an unpackaged file stays unpackaged)."""
-    if path in known:
-        return path
-    for usr_prefix, top_prefix in aliases.items():
-        if path.startswith(usr_prefix) and (alias := top_prefix + path[len(usr_prefix):]) in known:
-            return alias
-    return path
+def _integrity_names(path: str, aliases: dict[str, str]) -> list[str]:
+    """The names dpkg may record for PATH: PATH itself, then its merged-/usr twin (/usr/bin/su -> /bin/su)."""
+    return [path, *(top + path[len(usr):] for usr, top in aliases.items() if path.startswith(usr))]
 
 
 def _integrity_setid_files() -> list[dict[str, Any]]:
@@ -132,9 +126,8 @@ def integrity_packaged_files() -> dict[str, Any]:
                          if conffile_digests[path] != conffiles[path][1] and conffiles[path][1] != "newconffile"]
     setid = _integrity_setid_files()
     aliases = _integrity_merged_usr_aliases()
-    listed = {entry["path"] for entry in setid}
-    listed |= {top + path[len(usr):] for path in listed for usr, top in aliases.items() if path.startswith(usr)}
-    listed -= set(owners)
+    names = {entry["path"]: _integrity_names(entry["path"], aliases) for entry in setid}
+    listed = {name for candidates in names.values() for name in candidates} - set(owners)
     if listed:  # a setid file without an md5sums entry may still be in a package's file list
         for file_list in _INTEGRITY_INFO.glob("*.list"):
             for line in file_list.read_text(encoding="utf-8", errors="replace").splitlines():
@@ -142,9 +135,9 @@ def integrity_packaged_files() -> dict[str, Any]:
                     owners[line] = file_list.name.removesuffix(".list")
     changed_paths = {c["path"] for c in changed}
     for entry in setid:
-        recorded = _integrity_dpkg_name(entry["path"], owners, aliases)
-        entry["package"] = owners.get(recorded)
-        entry["unchanged"] = recorded not in changed_paths and entry["path"] not in changed_paths
+        candidates = names[entry["path"]]
+        entry["package"] = next((owners[name] for name in candidates if name in owners), None)
+        entry["unchanged"] = not any(name in changed_paths for name in candidates)
     overrides = run_command(["dpkg-statoverride", "--list"])
     return {
         "scope": list(_INTEGRITY_SCOPE),

@@ -18,10 +18,12 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+
+import pytest
 
 FLAGS = (
     "--headless",
@@ -52,6 +54,18 @@ def find_chromium() -> str | None:
         if path is not None:
             return path
     return None
+
+
+@contextlib.contextmanager
+def report_browser() -> Iterator[Browser]:
+    """Headless Chromium watching what a report page does: its page, scripts, console and network requests."""
+    chromium = find_chromium()
+    if chromium is None:
+        pytest.fail("chromium is not installed: run scripts/setup.sh (it installs Debian's chromium package)")
+    with Browser(chromium, timeout=120) as opened:
+        for domain in ("Page", "Runtime", "Log", "Network"):
+            opened.send(f"{domain}.enable")
+        yield opened
 
 
 def _above_nine(fd: int) -> int:

@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from browser_cdp import Browser, find_chromium
+from browser_cdp import Browser, report_browser
 
 from checks.catalogue import load_catalogue
 from checks.model import Severity, Status
@@ -48,19 +48,9 @@ def artifacts_dir() -> Path:
     return directory
 
 
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    path = find_chromium()
-    if path is None:
-        pytest.fail("chromium is not installed: run scripts/setup.sh (it installs Debian's chromium package)")
-    return path
-
-
 @pytest.fixture
-def browser(chromium: str) -> Iterator[Browser]:
-    with Browser(chromium, timeout=120) as opened:
-        for domain in ("Page", "Runtime", "Log", "Network"):
-            opened.send(f"{domain}.enable")
+def browser() -> Iterator[Browser]:
+    with report_browser() as opened:
         yield opened
 
 

@@ -39,7 +39,7 @@ from typing import Any
 
 import pytest
 import yaml
-from browser_cdp import Browser, find_chromium
+from browser_cdp import Browser, report_browser
 from conftest import REPO, Lab, boot_lab
 from test_report_chromium import problems
 
@@ -223,12 +223,7 @@ def test_installed_stockade_scans_tls_and_lists_history(demo: DemoRun, venv: Pat
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    chromium = find_chromium()
-    if chromium is None:
-        pytest.fail("chromium is not installed: run scripts/setup.sh (it installs Debian's chromium package)")
-    with Browser(chromium, timeout=120) as opened:
-        for domain in ("Page", "Runtime", "Log", "Network"):
-            opened.send(f"{domain}.enable")
+    with report_browser() as opened:
         yield opened
 
 

@@ -79,13 +79,11 @@ def test_md5_helper(tmp_path: Path) -> None:
     assert collect._integrity_md5(str(tmp_path / "absent")) is None
 
 
-def test_a_setid_file_found_under_usr_is_matched_to_the_name_dpkg_recorded_on_merged_usr() -> None:
+def test_a_setid_file_found_under_usr_is_looked_up_under_the_name_dpkg_recorded_on_merged_usr() -> None:
     # Debian 12: dpkg records /bin/su and /sbin/unix_chkpwd; `find -xdev` on merged /usr reports /usr/bin/su.
     aliases = {"/usr/bin/": "/bin/", "/usr/sbin/": "/sbin/"}
-    owners = {"/bin/su": "util-linux", "/sbin/unix_chkpwd": "libpam-modules-bin", "/usr/bin/passwd": "passwd"}
-    assert collect._integrity_dpkg_name("/usr/bin/su", owners, aliases) == "/bin/su"
-    assert collect._integrity_dpkg_name("/usr/sbin/unix_chkpwd", owners, aliases) == "/sbin/unix_chkpwd"
-    assert collect._integrity_dpkg_name("/usr/bin/passwd", owners, aliases) == "/usr/bin/passwd"  # Debian 13 form
-    # Unpackaged stays unpackaged, and no alias is invented where the host has no merged-/usr link.
-    assert collect._integrity_dpkg_name("/usr/bin/rootsh", owners, aliases) == "/usr/bin/rootsh"
-    assert collect._integrity_dpkg_name("/usr/bin/su", owners, {}) == "/usr/bin/su"
+    assert collect._integrity_names("/usr/bin/su", aliases) == ["/usr/bin/su", "/bin/su"]
+    assert collect._integrity_names("/usr/sbin/unix_chkpwd", aliases) == ["/usr/sbin/unix_chkpwd", "/sbin/unix_chkpwd"]
+    # Outside the merged directories, and on a host without the merged-/usr links, a path has only its own name.
+    assert collect._integrity_names("/usr/local/bin/rootsh", aliases) == ["/usr/local/bin/rootsh"]
+    assert collect._integrity_names("/usr/bin/su", {}) == ["/usr/bin/su"]
